@@ -1,0 +1,149 @@
+//! The command line: `run` serves, `check` validates without binding.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::config::{self, SystemSecrets};
+use crate::snapshot::{Gateway, Snapshot};
+
+/// portcullis: a secure API gateway that keeps API keys on the server.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the routes of the config file.
+    Run(ConfigArg),
+    /// Load, validate and resolve the config without binding; print the route table.
+    Check(ConfigArg),
+}
+
+/// Where the config file is.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Path of the config file.
+    #[arg(long, short, env = "PORTCULLIS_CONFIG", default_value = config::DEFAULT_PATH)]
+    pub config: PathBuf,
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub async fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run(arg) => run(arg).await,
+        Command::Check(arg) => check(arg),
+    }
+}
+
+fn load(arg: &ConfigArg) -> Result<Snapshot, String> {
+    let config = config::load(&arg.config).map_err(|e| {
+        format!(
+            "config error in {}:\n{}",
+            arg.config.display(),
+            indent(&e.to_string())
+        )
+    })?;
+    Snapshot::build(config, &SystemSecrets).map_err(|e| {
+        format!(
+            "config error in {}:\n{}",
+            arg.config.display(),
+            indent(&e.to_string())
+        )
+    })
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  - {l}\n")).collect()
+}
+
+fn check(arg: ConfigArg) -> ExitCode {
+    match load(&arg) {
+        Ok(snapshot) => {
+            print!("{}", route_table(&snapshot));
+            println!("config OK: {}", arg.config.display());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprint!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(arg: ConfigArg) -> ExitCode {
+    let snapshot = match load(&arg) {
+        Ok(snapshot) => snapshot,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = snapshot.config.server.listen;
+    let listener = match TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!(%addr, error = %e, "cannot bind the listen address");
+            return ExitCode::FAILURE;
+        }
+    };
+    let routes: Vec<String> = snapshot
+        .routes
+        .iter()
+        .map(|r| format!("{} -> {}", r.path, r.name))
+        .collect();
+    tracing::info!(addr = %listener.local_addr().unwrap_or(addr), ?routes, "portcullis listening");
+    let gateway = Gateway::new(snapshot);
+    match crate::server::serve(listener, gateway, crate::server::shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The route table as `check` prints it. Injected values are never shown, only names.
+pub fn route_table(snapshot: &Snapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "listen {}", snapshot.config.server.listen);
+    for route in snapshot.routes.iter() {
+        let methods = match &route.methods {
+            Some(m) => m.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(","),
+            None => "*".into(),
+        };
+        let injects: Vec<String> = route
+            .inject_headers
+            .iter()
+            .map(|(name, _)| format!("header:{name}"))
+            .chain(
+                route
+                    .inject_query
+                    .iter()
+                    .map(|(name, _)| format!("query:{name}")),
+            )
+            .collect();
+        let _ = writeln!(
+            out,
+            "route {name}: {path} -> {upstream} methods={methods} auth=none timeout={timeout:?} max_body={max_body} inject=[{injects}]",
+            name = route.name,
+            path = route.path,
+            upstream = route.upstream,
+            timeout = route.timeout,
+            max_body = route.max_body,
+            injects = injects.join(","),
+        );
+    }
+    out
+}

@@ -1,0 +1,102 @@
+//! Configuration: load (figment: TOML file, then `PORTCULLIS_` env vars),
+//! model (serde structs), secret references, validation.
+//!
+//! Loading is phase one: figment's errors already carry the key path and
+//! file. [`validate`] is phase two: cross-field rules, every problem at once.
+
+pub mod model;
+pub mod secret;
+pub mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+
+pub use model::Config;
+pub use secret::{Secret, SecretSource, SystemSecrets};
+pub use validate::Problem;
+
+/// The default config path, relative to the working directory.
+pub const DEFAULT_PATH: &str = "config/proxy.toml";
+
+/// Why a config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file is missing or unreadable.
+    #[error("config file `{path}` cannot be read: {reason}")]
+    Unreadable {
+        /// The path given.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// TOML syntax, an unknown key, or a value of the wrong type.
+    #[error("{}", ParseErrors(.0))]
+    Parse(Box<figment::Error>),
+    /// Cross-field rules, unresolved secrets.
+    #[error("{}", Problems(.0))]
+    Invalid(Vec<Problem>),
+}
+
+/// Reads `path` and layers `PORTCULLIS_*` environment variables on top
+/// (`PORTCULLIS_SERVER__LISTEN=0.0.0.0:8080` sets `server.listen`).
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    std::fs::metadata(path).map_err(|e| ConfigError::Unreadable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Figment::from(Toml::file_exact(path))
+        .merge(
+            Env::prefixed("PORTCULLIS_")
+                .ignore(&["CONFIG", "LOG", "LOG_FORMAT"])
+                .split("__"),
+        )
+        .extract()
+        .map_err(|e| ConfigError::Parse(Box::new(e)))
+}
+
+/// Parses a config from TOML text alone (no environment), for tests and tools.
+pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+    Figment::from(Toml::string(text))
+        .extract()
+        .map_err(|e| ConfigError::Parse(Box::new(e)))
+}
+
+struct ParseErrors<'a>(&'a figment::Error);
+
+impl fmt::Display for ParseErrors<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.clone().into_iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let key = e.path.join(".");
+            let key = if key.is_empty() {
+                "config".to_owned()
+            } else {
+                key
+            };
+            write!(f, "{key}: {}", e.kind)?;
+            if let Some(source) = e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+                write!(f, " (in {source})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Problems<'a>(&'a [Problem]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}

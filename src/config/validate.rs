@@ -1,0 +1,375 @@
+//! Second validation phase: cross-field rules, and the conversion of the
+//! user's config into the typed, secret-resolved routes a snapshot serves.
+//!
+//! Every problem is collected (not just the first), each with the key it is
+//! about and a fix. Nothing here panics: a bad reload must not take the
+//! gateway down. Messages name secret references, never secret values.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use http::{HeaderName, HeaderValue, Method};
+use url::Url;
+
+use super::model::{Config, HeaderFilterConfig, RouteConfig};
+use super::secret::{self, Secret, SecretSource};
+use crate::proxy::headers;
+use crate::routing::{HeaderFilter, Route};
+
+/// One thing wrong with a config: where, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key path, e.g. `routes[0] (openai).auth`.
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Checks `config` and builds its routes, or returns every problem found.
+pub fn routes(config: &Config, secrets: &dyn SecretSource) -> Result<Vec<Route>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let server = &config.server;
+    if server.max_body.as_u64() == 0 {
+        problems.push(problem(
+            "server.max_body",
+            "must be more than 0, e.g. \"1MiB\"",
+        ));
+    }
+    if server.timeout.is_zero() {
+        problems.push(problem(
+            "server.timeout",
+            "must be more than 0, e.g. \"30s\"",
+        ));
+    }
+    if config.routes.is_empty() {
+        problems.push(problem(
+            "routes",
+            "no [[routes]] are defined; add one with name, path, upstream and auth",
+        ));
+    }
+
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut paths: HashMap<&str, usize> = HashMap::new();
+    let mut routes = Vec::with_capacity(config.routes.len());
+    for (index, rc) in config.routes.iter().enumerate() {
+        let mut check = RouteCheck {
+            key: route_key(index, rc),
+            problems: &mut problems,
+        };
+        if let Some(first) = names.insert(&rc.name, index) {
+            check.push(
+                "name",
+                format!("duplicates routes[{first}]; route names must be unique"),
+            );
+        }
+        if let Some(first) = paths.insert(&rc.path, index) {
+            check.push(
+                "path",
+                format!("duplicates routes[{first}]; each path prefix belongs to one route"),
+            );
+        }
+        if let Some(route) = check.route(config, rc, secrets) {
+            routes.push(route);
+        }
+    }
+    if problems.is_empty() {
+        Ok(routes)
+    } else {
+        Err(problems)
+    }
+}
+
+fn problem(key: &str, message: &str) -> Problem {
+    Problem {
+        key: key.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+fn route_key(index: usize, rc: &RouteConfig) -> String {
+    if rc.name.is_empty() {
+        format!("routes[{index}]")
+    } else {
+        format!("routes[{index}] ({})", rc.name)
+    }
+}
+
+/// Collects the problems of one route under its key.
+struct RouteCheck<'a> {
+    key: String,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl RouteCheck<'_> {
+    fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: format!("{}.{field}", self.key),
+            message: message.into(),
+        });
+    }
+
+    /// Builds the route, recording each problem; `None` if there was any.
+    fn route(
+        &mut self,
+        config: &Config,
+        rc: &RouteConfig,
+        secrets: &dyn SecretSource,
+    ) -> Option<Route> {
+        let before = self.problems.len();
+        self.name(&rc.name);
+        self.path(&rc.path);
+        self.auth(rc.auth.as_deref());
+        let upstream = self.upstream(&rc.upstream);
+        let methods = self.methods(rc.methods.as_deref());
+        let timeout = rc.timeout.unwrap_or(config.server.timeout);
+        if timeout.is_zero() {
+            self.push("timeout", "must be more than 0, e.g. \"30s\"");
+        }
+        let max_body = rc.max_body.unwrap_or(config.server.max_body).as_u64();
+        if max_body == 0 {
+            self.push("max_body", "must be more than 0, e.g. \"1MiB\"");
+        }
+        let inject_headers = self.inject_headers(rc, secrets);
+        let inject_query = self.inject_query(rc, secrets);
+        let header_filter = self.header_filter(rc.request_headers.as_ref());
+        if self.problems.len() != before {
+            return None;
+        }
+        let (upstream, upstream_path) = upstream?;
+        let allow = allow_header(methods.as_deref());
+        Some(Route {
+            name: Arc::from(rc.name.as_str()),
+            path: rc.path.clone(),
+            upstream,
+            upstream_path,
+            methods,
+            allow,
+            timeout,
+            max_body,
+            inject_headers,
+            inject_query,
+            header_filter,
+            forward_authorization: rc.forward_authorization,
+            forward_cookies: rc.forward_cookies,
+            forward_set_cookie: rc.forward_set_cookie,
+        })
+    }
+
+    fn name(&mut self, name: &str) {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            self.push(
+                "name",
+                "must be 1-64 characters of letters, digits, '-' or '_' (it labels logs and metrics)",
+            );
+        }
+    }
+
+    fn path(&mut self, path: &str) {
+        let fix = "write a plain prefix such as \"/api/openai\"";
+        if !path.starts_with('/') {
+            self.push("path", format!("must start with '/'; {fix}"));
+        } else if path.len() > 1 && path.ends_with('/') {
+            self.push(
+                "path",
+                format!("must not end with '/' (prefixes match whole segments); {fix}"),
+            );
+        } else if path.contains(['?', '#', '%', '\\', '*']) || path.contains("//") {
+            self.push(
+                "path",
+                format!("must not contain '?', '#', '%', '\\', '*' or '//'; {fix}"),
+            );
+        } else if path.split('/').any(|s| s == "." || s == "..") {
+            self.push(
+                "path",
+                format!("must not contain '.' or '..' segments; {fix}"),
+            );
+        }
+    }
+
+    fn auth(&mut self, auth: Option<&str>) {
+        match auth {
+            None => self.push(
+                "auth",
+                "is required on every route: write auth = \"none\" for a public route, or the name of a verifier",
+            ),
+            Some("none") => {}
+            Some(other) => self.push(
+                "auth",
+                format!("no verifier named `{other}` is defined; use auth = \"none\" or define the verifier"),
+            ),
+        }
+    }
+
+    fn upstream(&mut self, raw: &str) -> Option<(Url, String)> {
+        let url = match Url::parse(raw) {
+            Ok(url) => url,
+            Err(e) => {
+                self.push(
+                    "upstream",
+                    format!("is not a URL ({e}); write e.g. \"https://api.example.com/v1\""),
+                );
+                return None;
+            }
+        };
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            self.push("upstream", "must be an http:// or https:// URL with a host");
+            return None;
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            self.push(
+                "upstream",
+                "must not carry user:password; inject credentials with inject_headers",
+            );
+            return None;
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            self.push(
+                "upstream",
+                "must not have a query or fragment; use inject_query for fixed parameters",
+            );
+            return None;
+        }
+        let base_path = url.path().trim_end_matches('/').to_owned();
+        Some((url, base_path))
+    }
+
+    fn methods(&mut self, methods: Option<&[String]>) -> Option<Vec<Method>> {
+        let methods = methods?;
+        if methods.is_empty() {
+            self.push(
+                "methods",
+                "is empty, so nothing could pass; remove the key to allow all methods",
+            );
+        }
+        let mut parsed = Vec::with_capacity(methods.len());
+        for m in methods {
+            match Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+                Ok(method) if !parsed.contains(&method) => parsed.push(method),
+                Ok(_) => {}
+                Err(_) => self.push(
+                    "methods",
+                    format!("`{m}` is not an HTTP method; write e.g. \"GET\""),
+                ),
+            }
+        }
+        Some(parsed)
+    }
+
+    fn inject_headers(
+        &mut self,
+        rc: &RouteConfig,
+        secrets: &dyn SecretSource,
+    ) -> Vec<(HeaderName, HeaderValue)> {
+        let mut out = Vec::with_capacity(rc.inject_headers.len());
+        for (name, template) in &rc.inject_headers {
+            let field = format!("inject_headers.{name}");
+            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+                self.push(&field, "is not a valid header name");
+                continue;
+            };
+            if headers::is_gateway_owned(&header) {
+                self.push(&field, "is set by the gateway itself (framing, Host, X-Forwarded-*, request id) and cannot be injected");
+                continue;
+            }
+            let Some(value) = self.secret(&field, template, secrets) else {
+                continue;
+            };
+            match HeaderValue::from_str(value.expose()) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    out.push((header, value));
+                }
+                Err(_) => self.push(&field, "resolves to a value that is not a valid header value (control characters or newline)"),
+            }
+        }
+        out
+    }
+
+    fn inject_query(
+        &mut self,
+        rc: &RouteConfig,
+        secrets: &dyn SecretSource,
+    ) -> Vec<(String, Secret)> {
+        let mut out = Vec::with_capacity(rc.inject_query.len());
+        for (name, template) in &rc.inject_query {
+            let field = format!("inject_query.{name}");
+            if name.is_empty() {
+                self.push(&field, "parameter name must not be empty");
+                continue;
+            }
+            let Some(value) = self.secret(&field, template, secrets) else {
+                continue;
+            };
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair(name, value.expose())
+                .finish();
+            out.push((name.clone(), Secret::new(encoded)));
+        }
+        out
+    }
+
+    fn secret(
+        &mut self,
+        field: &str,
+        template: &str,
+        secrets: &dyn SecretSource,
+    ) -> Option<Secret> {
+        match secret::resolve(template, secrets) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.push(field, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn header_filter(&mut self, filter: Option<&HeaderFilterConfig>) -> HeaderFilter {
+        let (names, allow) = match filter {
+            None => return HeaderFilter::All,
+            Some(HeaderFilterConfig::Allow(names)) => (names, true),
+            Some(HeaderFilterConfig::Deny(names)) => (names, false),
+        };
+        let mut set = HashSet::with_capacity(names.len());
+        for name in names {
+            match HeaderName::from_bytes(name.as_bytes()) {
+                Ok(header) => {
+                    set.insert(header);
+                }
+                Err(_) => self.push(
+                    "request_headers",
+                    format!("`{name}` is not a valid header name"),
+                ),
+            }
+        }
+        if allow {
+            HeaderFilter::Allow(set)
+        } else {
+            HeaderFilter::Deny(set)
+        }
+    }
+}
+
+/// `Allow` for a 405: the route's methods, comma-separated.
+fn allow_header(methods: Option<&[Method]>) -> HeaderValue {
+    let text = match methods {
+        Some(methods) => methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => String::new(),
+    };
+    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""))
+}

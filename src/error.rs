@@ -1,0 +1,122 @@
+//! The one error type of the request path, and the one place that turns it
+//! into a response.
+//!
+//! Each variant knows who caused it (client 4xx, upstream 502/504, internal
+//! 500), a stable machine `code`, and a message safe to show a frontend
+//! developer. Internal and upstream detail is logged where it happens, once,
+//! and never put in a body.
+
+use axum::body::Body;
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+
+use crate::proxy::path::PathError;
+
+/// Everything that can make the gateway answer instead of the upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// No route owns the path.
+    #[error("no route matches this path")]
+    NoRoute,
+    /// The route does not allow the method.
+    #[error("method not allowed on this route")]
+    MethodNotAllowed {
+        /// The route's `Allow` header value.
+        allow: HeaderValue,
+    },
+    /// The path is unsafe to forward.
+    #[error("{0}")]
+    BadPath(#[from] PathError),
+    /// Framing or header problems the gateway will not forward.
+    #[error("{0}")]
+    BadRequest(&'static str),
+    /// The body is larger than the route allows.
+    #[error("request body exceeds the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The route's `max_body`.
+        limit: u64,
+    },
+    /// The upstream could not be reached or broke the exchange.
+    #[error("the upstream service could not be reached")]
+    UpstreamUnavailable,
+    /// The upstream did not answer within the route's timeout.
+    #[error("the upstream service did not respond in time")]
+    UpstreamTimeout,
+    /// A bug or resource problem inside the gateway.
+    #[error("internal error in the gateway")]
+    Internal,
+}
+
+/// Who caused an error, for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorSource {
+    /// The request was refused.
+    Client,
+    /// The upstream failed.
+    Upstream,
+    /// The gateway failed.
+    Internal,
+}
+
+impl GatewayError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::NoRoute => StatusCode::NOT_FOUND,
+            GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::BadPath(_) | GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+            GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine code in the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GatewayError::NoRoute => "no_route",
+            GatewayError::MethodNotAllowed { .. } => "method_not_allowed",
+            GatewayError::BadPath(_) => "bad_path",
+            GatewayError::BadRequest(_) => "bad_request",
+            GatewayError::PayloadTooLarge { .. } => "payload_too_large",
+            GatewayError::UpstreamUnavailable => "upstream_unavailable",
+            GatewayError::UpstreamTimeout => "upstream_timeout",
+            GatewayError::Internal => "internal",
+        }
+    }
+
+    /// Who caused it.
+    pub fn source(&self) -> ErrorSource {
+        match self {
+            GatewayError::UpstreamUnavailable | GatewayError::UpstreamTimeout => {
+                ErrorSource::Upstream
+            }
+            GatewayError::Internal => ErrorSource::Internal,
+            _ => ErrorSource::Client,
+        }
+    }
+
+    /// The JSON response: `{"error":{"code":..,"message":..,"request_id":..}}`.
+    pub fn into_response(self, request_id: &HeaderValue) -> Response<Body> {
+        let body = serde_json::json!({
+            "error": {
+                "code": self.code(),
+                "message": self.to_string(),
+                "request_id": request_id.to_str().unwrap_or_default(),
+            }
+        });
+        let mut response = Response::new(Body::from(body.to_string()));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let GatewayError::MethodNotAllowed { allow } = self {
+            headers.insert(header::ALLOW, allow);
+        }
+        response
+    }
+}

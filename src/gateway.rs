@@ -1,0 +1,117 @@
+//! The request path, one phase after another, in the order they run:
+//!
+//! ```text
+//! request id + context -> framing check -> path safety -> route match
+//!   -> method -> body limit (declared length) -> [authenticate] -> [rate limit]
+//!   -> forward upstream (headers stripped then set, bodies streaming)
+//!   -> respond (filtered headers, request id) -> access log when the body ends
+//! ```
+//!
+//! A request refused in any phase never reaches the upstream: the phases
+//! before `forward` only read the request.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use http::{Request, Response, header};
+
+use crate::context::RequestContext;
+use crate::error::GatewayError;
+use crate::observability::access_log::{AccessRecord, LoggedBody};
+use crate::proxy::{self, headers::REQUEST_ID, path};
+use crate::snapshot::{Gateway, Snapshot};
+
+/// The axum handler for every request on the main listener.
+pub async fn handle(State(gateway): State<Gateway>, request: Request<Body>) -> Response<Body> {
+    // One snapshot for the whole request, even if a reload swaps it meanwhile.
+    let snapshot = gateway.snapshot();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    let ctx = RequestContext::new(peer, request.headers(), &snapshot.trusted_proxies);
+    let mut record = AccessRecord {
+        method: request.method().clone(),
+        route: None,
+        request_id: ctx.request_id.clone(),
+        started: ctx.started,
+        upstream: None,
+        status: http::StatusCode::OK,
+        error: None,
+    };
+
+    let mut response = match serve(&snapshot, &ctx, request, &mut record).await {
+        Ok(response) => response,
+        Err(error) => {
+            record.error = Some(error.code());
+            error.into_response(&ctx.request_id)
+        }
+    };
+    record.status = response.status();
+    response
+        .headers_mut()
+        .insert(REQUEST_ID, ctx.request_id.clone());
+    response.map(|body| Body::new(LoggedBody::new(body, record)))
+}
+
+async fn serve(
+    snapshot: &Snapshot,
+    ctx: &RequestContext,
+    request: Request<Body>,
+    record: &mut AccessRecord,
+) -> Result<Response<Body>, GatewayError> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    if headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(GatewayError::BadRequest(
+            "the request has both Content-Length and Transfer-Encoding",
+        ));
+    }
+    let declared_length = declared_length(headers)?;
+
+    let path = path::normalize(parts.uri.path())?;
+    let (route, remainder) = snapshot.routes.find(&path).ok_or(GatewayError::NoRoute)?;
+    let route = Arc::clone(route);
+    record.route = Some(route.name.clone());
+
+    if !route.allows(&parts.method) {
+        return Err(GatewayError::MethodNotAllowed {
+            allow: route.allow.clone(),
+        });
+    }
+    if declared_length.is_some_and(|len| len > route.max_body) {
+        return Err(GatewayError::PayloadTooLarge {
+            limit: route.max_body,
+        });
+    }
+
+    // Authentication and rate limiting plug in here, before anything is sent.
+
+    let forwarded = proxy::forward(&snapshot.client, &route, remainder, &parts, body, ctx).await?;
+    record.upstream = Some(forwarded.upstream_time);
+    Ok(forwarded.response)
+}
+
+/// The `Content-Length` the client declared, if any; several differing values are refused.
+fn declared_length(headers: &http::HeaderMap) -> Result<Option<u64>, GatewayError> {
+    let mut values = headers.get_all(header::CONTENT_LENGTH).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let bad = GatewayError::BadRequest("the Content-Length header is not a single number");
+    let length: u64 = first
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(bad)?;
+    if values.next().is_some() {
+        return Err(GatewayError::BadRequest(
+            "the Content-Length header is not a single number",
+        ));
+    }
+    Ok(Some(length))
+}

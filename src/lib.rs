@@ -1,0 +1,43 @@
+//! portcullis: a secure API gateway and backend-for-frontend sidecar.
+//!
+//! A browser frontend calls same-origin `/api/...`; portcullis matches a
+//! route from `config/proxy.toml`, checks the request, injects the API key
+//! that must never reach the browser, and streams the exchange to and from
+//! the upstream.
+//!
+//! # Layout
+//!
+//! - [`cli`]: `run` and `check`; `main.rs` only parses and calls in.
+//! - [`config`]: load (figment: TOML + `PORTCULLIS_` env), model (serde
+//!   structs rejecting unknown keys), secret references (`${env:..}`,
+//!   `${file:..}`), validation (every problem with its key and a fix).
+//! - [`snapshot`]: everything built from one config generation (route table,
+//!   resolved secrets, HTTP client), shared as `Arc` and swappable.
+//! - [`server`]: serve an already-bound listener, graceful shutdown.
+//! - [`app`]: the middleware stack of the main listener, in one place.
+//! - [`gateway`]: the request path, phase by phase (see there).
+//! - [`context`]: request id, peer, client address.
+//! - [`routing`]: path -> route, whole-segment prefix, longest wins.
+//! - [`proxy`]: upstream client, path safety, header hygiene, streaming bodies.
+//! - [`error`]: the one error type and its JSON response.
+//! - [`observability`]: tracing setup, access log.
+//!
+//! # The request path
+//!
+//! ```text
+//! accept -> request id -> framing check -> path safety -> route match -> method
+//!        -> body limit -> [authenticate] -> [rate limit] -> strip, then set headers
+//!        -> forward upstream (streaming) -> filter response headers -> access log
+//! ```
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod gateway;
+pub mod observability;
+pub mod proxy;
+pub mod routing;
+pub mod server;
+pub mod snapshot;

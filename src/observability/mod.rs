@@ -1,0 +1,4 @@
+//! Logs (and, later, metrics): tracing setup and the access log.
+
+pub mod access_log;
+pub mod logging;

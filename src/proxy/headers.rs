@@ -1,0 +1,160 @@
+//! Header hygiene, both directions. Strip, then set.
+//!
+//! Toward the upstream: hop-by-hop headers and those named in `Connection`
+//! are dropped, every header the gateway owns (X-Forwarded-*, request id,
+//! `x-portcullis-*`, URL/method override headers) is dropped before the
+//! trusted value is set, client credentials are dropped unless the route opts
+//! in, and injected headers replace whatever the client sent under that name.
+//!
+//! Toward the client: hop-by-hop, `Set-Cookie` (unless the route opts in),
+//! `Access-Control-*` (the gateway owns CORS) and `Alt-Svc` are dropped.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use crate::context::RequestContext;
+use crate::routing::Route;
+
+/// Header naming the request id, set toward the upstream and the client.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1, plus legacy `keep-alive`/`proxy-connection`).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+    )
+}
+
+/// Headers the gateway alone decides: never taken from a client, never injectable.
+pub fn is_gateway_owned(name: &HeaderName) -> bool {
+    is_hop_by_hop(name)
+        || is_untrusted_on_arrival(name)
+        || matches!(name.as_str(), "host" | "content-length" | "expect")
+}
+
+/// Headers stripped from every client request: the gateway derives them, or
+/// upstream frameworks would let them override routing, method or identity.
+fn is_untrusted_on_arrival(name: &HeaderName) -> bool {
+    let n = name.as_str();
+    n.starts_with("x-portcullis-")
+        || n.starts_with("x-forwarded-")
+        || matches!(
+            n,
+            "forwarded"
+                | "x-real-ip"
+                | "x-client-ip"
+                | "true-client-ip"
+                | "x-request-id"
+                | "x-original-url"
+                | "x-original-uri"
+                | "x-rewrite-url"
+                | "x-override-url"
+                | "x-http-method-override"
+                | "x-http-method"
+                | "x-method-override"
+        )
+}
+
+/// Names listed in the `Connection` header(s), lower-cased.
+fn connection_named(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .collect()
+}
+
+/// The headers to send upstream for a client request.
+pub fn upstream_request(client: &HeaderMap, route: &Route, ctx: &RequestContext) -> HeaderMap {
+    let named = connection_named(client);
+    let mut out = HeaderMap::with_capacity(client.len() + route.inject_headers.len() + 4);
+    for (name, value) in client {
+        let drop = is_gateway_owned(name)
+            || named.contains(name)
+            || (*name == header::AUTHORIZATION && !route.forward_authorization)
+            || (*name == header::COOKIE && !route.forward_cookies)
+            || route.inject_headers.iter().any(|(n, _)| n == name)
+            || !route.header_filter.permits(name);
+        if !drop {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    if let Some(length) = client.get(header::CONTENT_LENGTH) {
+        out.insert(header::CONTENT_LENGTH, length.clone());
+    }
+    set_forwarded(client, ctx, &mut out);
+    out.insert(REQUEST_ID, ctx.request_id.clone());
+    for (name, value) in &route.inject_headers {
+        out.insert(name.clone(), value.clone());
+    }
+    out
+}
+
+/// X-Forwarded-For/-Proto/-Host: the client's chain is believed only from a trusted peer.
+fn set_forwarded(client: &HeaderMap, ctx: &RequestContext, out: &mut HeaderMap) {
+    let peer = ctx
+        .peer
+        .map(|p| p.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let trusted = |name: &HeaderName| {
+        ctx.peer_trusted
+            .then(|| client.get(name))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+    };
+    let xff = match trusted(&X_FORWARDED_FOR) {
+        Some(chain) => format!("{chain}, {peer}"),
+        None => peer,
+    };
+    if let Ok(value) = HeaderValue::from_str(&xff) {
+        out.insert(X_FORWARDED_FOR, value);
+    }
+    let proto = trusted(&X_FORWARDED_PROTO).unwrap_or("http");
+    if let Ok(value) = HeaderValue::from_str(proto) {
+        out.insert(X_FORWARDED_PROTO, value);
+    }
+    let host = trusted(&X_FORWARDED_HOST).map(HeaderValue::from_str);
+    match host {
+        Some(Ok(value)) => {
+            out.insert(X_FORWARDED_HOST, value);
+        }
+        _ => {
+            if let Some(value) = client.get(header::HOST) {
+                out.insert(X_FORWARDED_HOST, value.clone());
+            }
+        }
+    }
+}
+
+/// Removes what must not reach the client from an upstream response.
+pub fn filter_response(headers: &mut HeaderMap, route: &Route) {
+    for name in connection_named(headers) {
+        headers.remove(name);
+    }
+    let drop: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            is_hop_by_hop(name)
+                || name.as_str().starts_with("access-control-")
+                || *name == header::ALT_SVC
+                || (*name == header::SET_COOKIE && !route.forward_set_cookie)
+        })
+        .cloned()
+        .collect();
+    for name in drop {
+        headers.remove(name);
+    }
+}

@@ -1,0 +1,75 @@
+//! Everything built from one config generation, shared as `Arc` and swapped
+//! whole on reload: a request runs start to finish on the snapshot it began
+//! with.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use ipnet::IpNet;
+
+use crate::config::{Config, ConfigError, SecretSource};
+use crate::routing::RouteTable;
+
+/// One config generation, ready to serve.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The config it was built from (secrets unresolved).
+    pub config: Config,
+    /// Path -> route.
+    pub routes: RouteTable,
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The upstream client (connection pool).
+    pub client: reqwest::Client,
+}
+
+/// Why a snapshot could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The config is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The HTTP client could not be created (TLS setup).
+    #[error("cannot create the upstream HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+impl Snapshot {
+    /// Validates `config`, resolves its secrets and builds the runtime parts.
+    pub fn build(config: Config, secrets: &dyn SecretSource) -> Result<Self, SnapshotError> {
+        let routes =
+            crate::config::validate::routes(&config, secrets).map_err(ConfigError::Invalid)?;
+        let client = crate::proxy::client().map_err(SnapshotError::Client)?;
+        Ok(Self {
+            trusted_proxies: config.server.trusted_proxies.clone(),
+            routes: RouteTable::new(routes.into_iter().map(Arc::new).collect()),
+            client,
+            config,
+        })
+    }
+}
+
+/// The gateway's shared state: the current snapshot, swappable.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    current: Arc<ArcSwap<Snapshot>>,
+}
+
+impl Gateway {
+    /// A gateway serving `snapshot`.
+    pub fn new(snapshot: Snapshot) -> Self {
+        Self {
+            current: Arc::new(ArcSwap::from_pointee(snapshot)),
+        }
+    }
+
+    /// The snapshot new requests use.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Replaces the snapshot; requests in flight keep the one they started with.
+    pub fn swap(&self, snapshot: Snapshot) {
+        self.current.store(Arc::new(snapshot));
+    }
+}
