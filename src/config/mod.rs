@@ -78,13 +78,49 @@ impl fmt::Display for ParseErrors<'_> {
             } else {
                 key
             };
-            write!(f, "{key}: {}", e.kind)?;
+            match &e.kind {
+                figment::error::Kind::UnknownField(found, expected) => {
+                    write!(f, "{key}: unknown key `{found}`")?;
+                    if let Some(near) = closest(found, expected) {
+                        write!(f, "; did you mean `{near}`?")?;
+                    }
+                    write!(f, " (valid keys here: {})", expected.join(", "))?;
+                }
+                kind => {
+                    write!(f, "{key}: {kind}")?;
+                    if let Some(hint) = value_hint(&e.path) {
+                        write!(f, "; {hint}")?;
+                    }
+                }
+            }
             if let Some(source) = e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
                 write!(f, " (in {source})")?;
             }
         }
         Ok(())
     }
+}
+
+/// How to write the value of a key whose value failed to parse.
+fn value_hint(path: &[String]) -> Option<&'static str> {
+    let key = path.iter().rev().find(|p| p.parse::<usize>().is_err())?;
+    Some(match key.as_str() {
+        "timeout" => "write a duration such as \"30s\", \"500ms\" or \"2m\"",
+        "max_body" => "write a size such as \"1MiB\", \"512KiB\" or a number of bytes",
+        "listen" => "write an address and port such as \"127.0.0.1:8080\"",
+        "trusted_proxies" => "write CIDRs such as [\"10.0.0.0/8\", \"::1/128\"]",
+        _ => return None,
+    })
+}
+
+/// The expected key nearest to a misspelt one, if it is near enough.
+fn closest<'k>(found: &str, expected: &[&'k str]) -> Option<&'k str> {
+    expected
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(found, k), *k))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, k)| k)
 }
 
 struct Problems<'a>(&'a [Problem]);

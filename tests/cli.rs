@@ -1,0 +1,361 @@
+//! The binary: `check` on good and bad configs, env layering, and `run` with
+//! secrets kept out of the logs.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+const SECRET: &str = "sk-live-DO-NOT-LOG-42424242";
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn check(config: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("check").arg("--config").arg(config).env_clear();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+max_body = "2MiB"
+timeout = "5s"
+
+[[routes]]
+name = "openai"
+path = "/api/openai"
+upstream = "https://api.openai.com/v1"
+methods = ["GET", "POST"]
+auth = "none"
+timeout = "120s"
+max_body = "20MiB"
+inject_headers = { authorization = "Bearer ${env:OPENAI_API_KEY}" }
+"#;
+
+#[test]
+fn check_accepts_a_good_config_and_prints_routes_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "proxy.toml", GOOD);
+    let out = check(&config, &[("OPENAI_API_KEY", SECRET)]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("route openai: /api/openai -> https://api.openai.com/v1"),
+        "{all}"
+    );
+    assert!(all.contains("header:authorization"), "{all}");
+    assert!(!all.contains(SECRET), "{all}");
+}
+
+#[test]
+fn check_refuses_an_unknown_key_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "proxy.toml",
+        &GOOD.replace("timeout = \"120s\"", "timout = \"120s\""),
+    );
+    let out = check(&config, &[("OPENAI_API_KEY", SECRET)]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("timout") && all.contains("routes.0"), "{all}");
+    assert!(all.contains("did you mean `timeout`?"), "{all}");
+}
+
+#[test]
+fn check_refuses_a_route_without_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "proxy.toml",
+        &GOOD.replace("auth = \"none\"\n", ""),
+    );
+    let out = check(&config, &[("OPENAI_API_KEY", SECRET)]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("routes[0] (openai).auth"), "{all}");
+    assert!(all.contains("auth = \"none\""), "{all}");
+}
+
+#[test]
+fn check_refuses_a_missing_env_secret_and_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "proxy.toml", GOOD);
+    let out = check(&config, &[]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("OPENAI_API_KEY"), "{all}");
+    assert!(all.contains("inject_headers.authorization"), "{all}");
+}
+
+#[test]
+fn check_refuses_a_missing_secret_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "proxy.toml",
+        &GOOD.replace(
+            "${env:OPENAI_API_KEY}",
+            "${file:/nonexistent/portcullis-key}",
+        ),
+    );
+    let out = check(&config, &[]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("/nonexistent/portcullis-key"), "{all}");
+}
+
+#[test]
+fn check_reads_a_secret_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = write(dir.path(), "key.txt", &format!("{SECRET}\n"));
+    let config = write(
+        dir.path(),
+        "proxy.toml",
+        &GOOD.replace(
+            "${env:OPENAI_API_KEY}",
+            &format!("${{file:{}}}", key.display()),
+        ),
+    );
+    let out = check(&config, &[]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains(SECRET));
+}
+
+#[test]
+fn check_refuses_a_bad_duration_and_a_bad_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "proxy.toml",
+        &GOOD.replace("\"120s\"", "\"2 fortnights\""),
+    );
+    let out = check(&config, &[("OPENAI_API_KEY", SECRET)]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("routes.0.timeout"), "{all}");
+
+    let config = write(
+        dir.path(),
+        "proxy.toml",
+        &GOOD.replace("\"20MiB\"", "\"lots\""),
+    );
+    let out = check(&config, &[("OPENAI_API_KEY", SECRET)]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("routes.0.max_body"), "{all}");
+}
+
+#[test]
+fn check_reports_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = r#"
+[[routes]]
+name = "a"
+path = "api/a/"
+upstream = "ftp://x"
+auth = "nobody"
+methods = ["FETCH ME"]
+
+[[routes]]
+name = "a"
+path = "/api/b"
+upstream = "https://user:pw@example.com/?k=v"
+auth = "none"
+inject_headers = { "bad header" = "x", "host" = "y" }
+"#;
+    let config = write(dir.path(), "proxy.toml", bad);
+    let out = check(&config, &[]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    for expected in [
+        "routes[0] (a).path",
+        "routes[0] (a).upstream",
+        "routes[0] (a).auth",
+        "routes[0] (a).methods",
+        "routes[1] (a).name",
+        "routes[1] (a).upstream",
+        "routes[1] (a).inject_headers.bad header",
+        "routes[1] (a).inject_headers.host",
+    ] {
+        assert!(all.contains(expected), "missing {expected}:\n{all}");
+    }
+    assert!(!all.contains("pw@"), "{all}");
+}
+
+#[test]
+fn check_refuses_a_missing_file_and_bad_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check(&dir.path().join("nope.toml"), &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("nope.toml"));
+    let config = write(dir.path(), "proxy.toml", "[server\nlisten=");
+    let out = check(&config, &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("TOML parse error"), "{}", text(&out));
+}
+
+#[test]
+fn env_vars_layer_over_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "proxy.toml", GOOD);
+    let out = check(
+        &config,
+        &[
+            ("OPENAI_API_KEY", SECRET),
+            ("PORTCULLIS_SERVER__LISTEN", "0.0.0.0:9999"),
+        ],
+    );
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("listen 0.0.0.0:9999"), "{all}");
+
+    // PORTCULLIS_CONFIG names the file when --config is absent.
+    let out = Command::new(BIN)
+        .arg("check")
+        .env_clear()
+        .env("PORTCULLIS_CONFIG", &config)
+        .env("OPENAI_API_KEY", SECRET)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = check(
+        &config,
+        &[
+            ("OPENAI_API_KEY", SECRET),
+            ("PORTCULLIS_SERVER__TIMEOUT", "soon"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("server.timeout"), "{}", text(&out));
+}
+
+/// Runs the real binary at `trace` level, drives successful and failing
+/// requests that carry the injected secret (header and query), and checks
+/// that the upstream received it while no log line contains it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_appear_in_logs() {
+    let up = upstream().await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "proxy.toml",
+        &format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[[routes]]
+name = "up"
+path = "/api/up"
+upstream = "http://{up}/base"
+auth = "none"
+timeout = "300ms"
+inject_headers = {{ authorization = "Bearer ${{env:KEY}}" }}
+inject_query = {{ key = "${{env:KEY}}" }}
+[[routes]]
+name = "dead"
+path = "/api/dead"
+upstream = "http://{dead}"
+auth = "none"
+inject_query = {{ key = "${{env:KEY}}" }}
+"#,
+            up = up.addr
+        ),
+    );
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .env_clear()
+        .env("KEY", SECRET)
+        .env("RUST_LOG", "trace")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut logs = Vec::new();
+    let addr = loop {
+        let line = lines_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("gateway did not log its address");
+        logs.push(line.clone());
+        if line.contains("portcullis listening") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            break v["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    let c = client();
+    let base = format!("http://{addr}");
+    let ok = c
+        .get(format!("{base}/api/up/x?key=mine"))
+        .header("authorization", "Bearer client")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let slow = c.get(format!("{base}/api/up/slow")).send().await.unwrap();
+    assert_eq!(slow.status(), 504);
+    assert!(!slow.text().await.unwrap().contains(SECRET));
+    let dead = c.get(format!("{base}/api/dead/x")).send().await.unwrap();
+    assert_eq!(dead.status(), 502);
+    assert!(!dead.text().await.unwrap().contains(SECRET));
+    let seen = up.state.seen.lock().unwrap().clone();
+    assert!(
+        seen[0].uri.contains(SECRET),
+        "positive control: the upstream got the key"
+    );
+    assert_eq!(
+        seen[0].headers["authorization"],
+        format!("Bearer {SECRET}").as_str()
+    );
+
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "gateway exit: {status:?}");
+    logs.extend(lines_rx.try_iter());
+    let all = logs.join("\n");
+    assert!(
+        all.contains("portcullis::access"),
+        "access log missing:\n{all}"
+    );
+    assert!(all.contains("upstream request failed"), "{all}");
+    assert!(!all.contains(SECRET), "secret found in logs:\n{all}");
+    assert!(!all.contains("sk-live"), "part of the secret found in logs");
+}
