@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use tokio::net::TcpListener;
 
 use crate::config::{self, SystemSecrets};
 use crate::snapshot::{Gateway, Snapshot};
@@ -52,7 +51,8 @@ fn load(arg: &ConfigArg) -> Result<Snapshot, String> {
             indent(&e.to_string())
         )
     })?;
-    Snapshot::build(config, &SystemSecrets).map_err(|e| {
+    let base = arg.config.parent().unwrap_or(std::path::Path::new("."));
+    Snapshot::build(config, &SystemSecrets::relative_to(base)).map_err(|e| {
         format!(
             "config error in {}:\n{}",
             arg.config.display(),
@@ -88,7 +88,8 @@ async fn run(arg: ConfigArg) -> ExitCode {
         }
     };
     let addr = snapshot.config.server.listen;
-    let listener = match TcpListener::bind(addr).await {
+    let workers = snapshot.config.server.workers();
+    let listener = match std::net::TcpListener::bind(addr) {
         Ok(listener) => listener,
         Err(e) => {
             tracing::error!(%addr, error = %e, "cannot bind the listen address");
@@ -100,15 +101,30 @@ async fn run(arg: ConfigArg) -> ExitCode {
         .iter()
         .map(|r| format!("{} -> {}", r.path, r.name))
         .collect();
-    tracing::info!(addr = %listener.local_addr().unwrap_or(addr), ?routes, "portcullis listening");
+    tracing::info!(addr = %listener.local_addr().unwrap_or(addr), workers, ?routes, "portcullis listening");
     let gateway = Gateway::new(snapshot);
-    match crate::server::serve(listener, gateway, crate::server::shutdown_signal()).await {
-        Ok(()) => {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut serving = tokio::task::spawn_blocking(move || {
+        crate::server::run_workers(listener, gateway, workers, stopped)
+    });
+    let result = tokio::select! {
+        result = &mut serving => result,
+        () = crate::server::shutdown_signal() => {
+            let _ = stop.send(true);
+            serving.await
+        }
+    };
+    match result {
+        Ok(Ok(())) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "server failed");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server task failed");
             ExitCode::FAILURE
         }
     }

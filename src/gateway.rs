@@ -42,7 +42,8 @@ pub async fn handle(State(gateway): State<Gateway>, request: Request<Body>) -> R
         error: None,
     };
 
-    let mut response = match serve(&snapshot, &ctx, request, &mut record).await {
+    let client = snapshot.client(gateway.worker());
+    let mut response = match serve(&snapshot, client, &ctx, request, &mut record).await {
         Ok(response) => response,
         Err(error) => {
             record.error = Some(error.code());
@@ -58,6 +59,7 @@ pub async fn handle(State(gateway): State<Gateway>, request: Request<Body>) -> R
 
 async fn serve(
     snapshot: &Snapshot,
+    client: &reqwest::Client,
     ctx: &RequestContext,
     request: Request<Body>,
     record: &mut AccessRecord,
@@ -91,7 +93,7 @@ async fn serve(
 
     // Authentication and rate limiting plug in here, before anything is sent.
 
-    let forwarded = proxy::forward(&snapshot.client, &route, remainder, &parts, body, ctx).await?;
+    let forwarded = proxy::forward(client, &route, remainder, &parts, body, ctx).await?;
     record.upstream = Some(forwarded.upstream_time);
     Ok(forwarded.response)
 }

@@ -5,10 +5,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// mimalloc: a proxy allocates many small, short-lived buffers per request;
+// measured ~10% of CPU in glibc malloc/free under load (see benches/).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = portcullis::cli::Cli::parse();
-    portcullis::observability::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let _log_guard = portcullis::observability::logging::init();
+    // The control runtime: signals and housekeeping. Requests are served by
+    // the worker threads that `run` starts (see `server::run_workers`).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -18,5 +25,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(portcullis::cli::main(cli))
+    let code = runtime.block_on(portcullis::cli::main(cli));
+    // Stop the runtime before the log guard flushes the last lines.
+    drop(runtime);
+    code
 }

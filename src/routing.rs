@@ -85,7 +85,7 @@ pub struct RouteTable {
 impl RouteTable {
     /// Builds the table; the order of `routes` does not matter.
     pub fn new(mut routes: Vec<Arc<Route>>) -> Self {
-        routes.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
+        routes.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
         Self { routes }
     }
 

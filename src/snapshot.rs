@@ -19,8 +19,9 @@ pub struct Snapshot {
     pub routes: RouteTable,
     /// Peers whose forwarding headers are believed.
     pub trusted_proxies: Vec<IpNet>,
-    /// The upstream client (connection pool).
-    pub client: reqwest::Client,
+    /// One upstream client (connection pool) per worker thread, so a
+    /// worker's requests use connections driven by its own event loop.
+    clients: Vec<reqwest::Client>,
 }
 
 /// Why a snapshot could not be built.
@@ -39,13 +40,21 @@ impl Snapshot {
     pub fn build(config: Config, secrets: &dyn SecretSource) -> Result<Self, SnapshotError> {
         let routes =
             crate::config::validate::routes(&config, secrets).map_err(ConfigError::Invalid)?;
-        let client = crate::proxy::client().map_err(SnapshotError::Client)?;
+        let clients = (0..config.server.workers())
+            .map(|_| crate::proxy::client())
+            .collect::<Result<_, _>>()
+            .map_err(SnapshotError::Client)?;
         Ok(Self {
             trusted_proxies: config.server.trusted_proxies.clone(),
             routes: RouteTable::new(routes.into_iter().map(Arc::new).collect()),
-            client,
+            clients,
             config,
         })
+    }
+
+    /// The upstream client of worker `worker`.
+    pub fn client(&self, worker: usize) -> &reqwest::Client {
+        &self.clients[worker % self.clients.len()]
     }
 }
 
@@ -53,6 +62,7 @@ impl Snapshot {
 #[derive(Debug, Clone)]
 pub struct Gateway {
     current: Arc<ArcSwap<Snapshot>>,
+    worker: usize,
 }
 
 impl Gateway {
@@ -60,7 +70,21 @@ impl Gateway {
     pub fn new(snapshot: Snapshot) -> Self {
         Self {
             current: Arc::new(ArcSwap::from_pointee(snapshot)),
+            worker: 0,
         }
+    }
+
+    /// The same gateway as seen by worker thread `index`.
+    pub fn for_worker(&self, index: usize) -> Self {
+        Self {
+            current: Arc::clone(&self.current),
+            worker: index,
+        }
+    }
+
+    /// The index of the worker thread this handle belongs to.
+    pub fn worker(&self) -> usize {
+        self.worker
     }
 
     /// The snapshot new requests use.

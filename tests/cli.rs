@@ -359,3 +359,17 @@ inject_query = {{ key = "${{env:KEY}}" }}
     assert!(!all.contains(SECRET), "secret found in logs:\n{all}");
     assert!(!all.contains("sk-live"), "part of the secret found in logs");
 }
+
+#[test]
+fn the_example_config_is_valid() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/proxy.toml");
+    let out = Command::new(BIN)
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}

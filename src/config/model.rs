@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use bytesize::ByteSize;
@@ -39,6 +40,19 @@ pub struct ServerConfig {
     /// Default wait for an upstream's response headers (and idle gaps while streaming).
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// Worker threads, each with its own event loop and upstream connection
+    /// pool; default: one per CPU. Changing it needs a restart.
+    #[serde(default)]
+    pub workers: Option<NonZeroUsize>,
+}
+
+impl ServerConfig {
+    /// The number of worker threads to run.
+    pub fn workers(&self) -> usize {
+        self.workers
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
+    }
 }
 
 impl Default for ServerConfig {
@@ -48,6 +62,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             max_body: default_max_body(),
             timeout: default_timeout(),
+            workers: None,
         }
     }
 }

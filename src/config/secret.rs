@@ -45,8 +45,22 @@ pub trait SecretSource {
 }
 
 /// The process environment and the real file system.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemSecrets;
+///
+/// Relative `${file:..}` paths are taken relative to `base` (the config
+/// file's directory), so a config works from any working directory.
+#[derive(Debug, Default, Clone)]
+pub struct SystemSecrets {
+    base: Option<PathBuf>,
+}
+
+impl SystemSecrets {
+    /// Resolves relative file references against `base`.
+    pub fn relative_to(base: impl Into<PathBuf>) -> Self {
+        Self {
+            base: Some(base.into()),
+        }
+    }
+}
 
 impl SecretSource for SystemSecrets {
     fn env(&self, name: &str) -> Option<String> {
@@ -54,7 +68,10 @@ impl SecretSource for SystemSecrets {
     }
 
     fn file(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+        match &self.base {
+            Some(base) if path.is_relative() => std::fs::read_to_string(base.join(path)),
+            _ => std::fs::read_to_string(path),
+        }
     }
 }
 
