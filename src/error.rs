@@ -10,6 +10,7 @@ use axum::body::Body;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 
+use crate::auth::AuthError;
 use crate::proxy::path::PathError;
 
 /// Everything that can make the gateway answer instead of the upstream.
@@ -30,6 +31,9 @@ pub enum GatewayError {
     /// Framing or header problems the gateway will not forward.
     #[error("{0}")]
     BadRequest(&'static str),
+    /// Authentication or authorization refused the request.
+    #[error("{0}")]
+    Auth(#[from] AuthError),
     /// The body is larger than the route allows.
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -65,6 +69,11 @@ impl GatewayError {
             GatewayError::NoRoute => StatusCode::NOT_FOUND,
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::BadPath(_) | GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            GatewayError::Auth(AuthError::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::Auth(AuthError::Forbidden(_) | AuthError::Csrf(_)) => {
+                StatusCode::FORBIDDEN
+            }
+            GatewayError::Auth(_) => StatusCode::UNAUTHORIZED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -79,6 +88,7 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { .. } => "method_not_allowed",
             GatewayError::BadPath(_) => "bad_path",
             GatewayError::BadRequest(_) => "bad_request",
+            GatewayError::Auth(e) => e.code(),
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::UpstreamUnavailable => "upstream_unavailable",
             GatewayError::UpstreamTimeout => "upstream_timeout",
@@ -114,8 +124,29 @@ impl GatewayError {
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let GatewayError::MethodNotAllowed { allow } = self {
-            headers.insert(header::ALLOW, allow);
+        match self {
+            GatewayError::MethodNotAllowed { allow } => {
+                headers.insert(header::ALLOW, allow);
+            }
+            GatewayError::Auth(e) => {
+                // RFC 6750 §3: a challenge on 401, the error kind when a token was sent.
+                let challenge = match e {
+                    AuthError::Missing => Some("Bearer"),
+                    AuthError::Forbidden(_) => Some("Bearer error=\"insufficient_scope\""),
+                    AuthError::Csrf(_) | AuthError::Unavailable => None,
+                    _ => Some("Bearer error=\"invalid_token\""),
+                };
+                if let Some(challenge) = challenge {
+                    headers.insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(challenge),
+                    );
+                }
+                if matches!(e, AuthError::Unavailable) {
+                    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                }
+            }
+            _ => {}
         }
         response
     }

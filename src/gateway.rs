@@ -17,6 +17,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use http::{Request, Response, header};
 
+use crate::auth;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::observability::access_log::{AccessRecord, LoggedBody};
@@ -91,9 +92,26 @@ async fn serve(
         });
     }
 
-    // Authentication and rate limiting plug in here, before anything is sent.
+    let auth = match &route.auth {
+        None => None,
+        Some(verifier) => {
+            // The CORS allow-list (when configured) may send cookie tokens cross-origin.
+            let allowed_origin = |_: &str| false;
+            match auth::authenticate(verifier, &route.require_claims, &parts, &allowed_origin).await
+            {
+                Ok(authenticated) => Some(authenticated),
+                Err(e) => {
+                    tracing::info!(route = %route.name, verifier = %verifier.name, reason = e.code(), detail = %e, "request not authenticated");
+                    return Err(e.into());
+                }
+            }
+        }
+    };
 
-    let forwarded = proxy::forward(client, &route, remainder, &parts, body, ctx).await?;
+    // Rate limiting plugs in here, before anything is sent.
+
+    let forwarded =
+        proxy::forward(client, &route, remainder, &parts, body, ctx, auth.as_ref()).await?;
     record.upstream = Some(forwarded.upstream_time);
     Ok(forwarded.response)
 }

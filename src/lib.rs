@@ -18,6 +18,7 @@
 //! - [`gateway`]: the request path, phase by phase (see there).
 //! - [`context`]: request id, peer, client address.
 //! - [`routing`]: path -> route, whole-segment prefix, longest wins.
+//! - [`auth`]: JWT verifiers, JWKS, token sources, CSRF, claim rules.
 //! - [`proxy`]: upstream client, path safety, header hygiene, streaming bodies.
 //! - [`error`]: the one error type and its JSON response.
 //! - [`observability`]: tracing setup, access log.
@@ -31,6 +32,7 @@
 //! ```
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod context;

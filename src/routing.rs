@@ -11,6 +11,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
+use crate::auth::Verifier;
 use crate::config::Secret;
 
 /// One upstream route, fully validated and with its secrets resolved.
@@ -44,6 +45,12 @@ pub struct Route {
     pub forward_cookies: bool,
     /// Pass the upstream's `Set-Cookie` back.
     pub forward_set_cookie: bool,
+    /// The verifier, or `None` for a public route.
+    pub auth: Option<Arc<Verifier>>,
+    /// Claims a token must carry on this route.
+    pub require_claims: Vec<(String, String)>,
+    /// Upstream headers set from verified claims: (header, claim).
+    pub forward_claims: Vec<(HeaderName, String)>,
 }
 
 impl Route {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use ipnet::IpNet;
 
+use crate::auth::Verifier;
 use crate::config::{Config, ConfigError, SecretSource};
 use crate::routing::RouteTable;
 
@@ -52,6 +53,34 @@ impl Snapshot {
         })
     }
 
+    /// Starts background work (JWKS fetching) on the current runtime.
+    pub fn start_background(&self) {
+        for verifier in self.verifiers() {
+            verifier.start();
+        }
+    }
+
+    /// Why this snapshot cannot serve every route yet (empty when ready).
+    pub fn not_ready(&self) -> Vec<String> {
+        self.verifiers()
+            .filter(|v| !v.ready())
+            .map(|v| format!("verifier `{}` has no keys yet (JWKS not loaded)", v.name))
+            .collect()
+    }
+
+    /// The verifiers the routes use, each once.
+    pub fn verifiers(&self) -> impl Iterator<Item = &Arc<Verifier>> {
+        let mut seen: Vec<&Arc<Verifier>> = Vec::new();
+        for route in self.routes.iter() {
+            if let Some(v) = &route.auth
+                && !seen.iter().any(|s| Arc::ptr_eq(s, v))
+            {
+                seen.push(v);
+            }
+        }
+        seen.into_iter()
+    }
+
     /// The upstream client of worker `worker`.
     pub fn client(&self, worker: usize) -> &reqwest::Client {
         &self.clients[worker % self.clients.len()]
@@ -66,8 +95,10 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway serving `snapshot`.
+    /// A gateway serving `snapshot`; starts its background work (call
+    /// inside a runtime).
     pub fn new(snapshot: Snapshot) -> Self {
+        snapshot.start_background();
         Self {
             current: Arc::new(ArcSwap::from_pointee(snapshot)),
             worker: 0,
@@ -94,6 +125,7 @@ impl Gateway {
 
     /// Replaces the snapshot; requests in flight keep the one they started with.
     pub fn swap(&self, snapshot: Snapshot) {
+        snapshot.start_background();
         self.current.store(Arc::new(snapshot));
     }
 }

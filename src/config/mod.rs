@@ -7,6 +7,7 @@
 pub mod model;
 pub mod secret;
 pub mod validate;
+pub mod verifiers;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

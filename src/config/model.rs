@@ -19,6 +19,9 @@ pub struct Config {
     /// Listener and defaults shared by every route.
     #[serde(default)]
     pub server: ServerConfig,
+    /// Named JWT verifiers (`[auth.NAME]`), referenced by routes' `auth`.
+    #[serde(default)]
+    pub auth: BTreeMap<String, VerifierConfig>,
     /// Upstream routes, matched by longest whole-segment path prefix.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
@@ -119,6 +122,69 @@ pub struct RouteConfig {
     /// Pass the upstream's `Set-Cookie` to the client (off: dropped). For first-party backends.
     #[serde(default)]
     pub forward_set_cookie: bool,
+    /// Claims a verified token must carry: string equal, or array / space-separated contains.
+    #[serde(default)]
+    pub require_claims: BTreeMap<String, String>,
+    /// Upstream header -> claim name, set from the verified token (client copies stripped).
+    #[serde(default)]
+    pub forward_claims: BTreeMap<String, String>,
+}
+
+/// `[auth.NAME]`: how to verify a JWT.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifierConfig {
+    /// Required `iss`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Accepted `aud` values (one must match).
+    #[serde(default)]
+    pub audience: Option<Vec<String>>,
+    /// Explicitly accept any issuer (off: `issuer` is required).
+    #[serde(default)]
+    pub allow_any_issuer: bool,
+    /// Explicitly accept any audience (off: `audience` is required).
+    #[serde(default)]
+    pub allow_any_audience: bool,
+    /// JWKS endpoint of the identity provider.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// Shared secret for HS256/384/512 (at least 32 bytes; use `${env:..}`).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// PEM public key for RS*/PS*/ES*/EdDSA (use `${file:..}`).
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// Accepted algorithms, e.g. `["RS256"]`.
+    pub algorithms: Vec<String>,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`.
+    #[serde(default = "default_leeway", with = "humantime_serde")]
+    pub leeway: Duration,
+    /// Where tokens come from: `"header"` (Authorization: Bearer) and/or `"cookie:NAME"`.
+    #[serde(default = "default_token_from")]
+    pub token_from: Vec<String>,
+    /// JWKS refresh interval when the response has no usable Cache-Control max-age.
+    #[serde(default = "default_jwks_refresh", with = "humantime_serde")]
+    pub jwks_refresh: Duration,
+    /// Minimum gap between refetches triggered by tokens with an unknown `kid`.
+    #[serde(default = "default_jwks_cooldown", with = "humantime_serde")]
+    pub jwks_cooldown: Duration,
+}
+
+fn default_leeway() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_token_from() -> Vec<String> {
+    vec!["header".to_owned()]
+}
+
+fn default_jwks_refresh() -> Duration {
+    Duration::from_secs(600)
+}
+
+fn default_jwks_cooldown() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// `request_headers = { allow = [...] }` or `{ deny = [...] }`.

@@ -5,7 +5,7 @@
 //! about and a fix. Nothing here panics: a bad reload must not take the
 //! gateway down. Messages name secret references, never secret values.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use url::Url;
 
 use super::model::{Config, HeaderFilterConfig, RouteConfig};
 use super::secret::{self, Secret, SecretSource};
+use crate::auth::Verifier;
 use crate::proxy::headers;
 use crate::routing::{HeaderFilter, Route};
 
@@ -55,6 +56,7 @@ pub fn routes(config: &Config, secrets: &dyn SecretSource) -> Result<Vec<Route>,
         ));
     }
 
+    let verifiers = super::verifiers::build(&config.auth, secrets, &mut problems);
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut paths: HashMap<&str, usize> = HashMap::new();
     let mut routes = Vec::with_capacity(config.routes.len());
@@ -75,7 +77,7 @@ pub fn routes(config: &Config, secrets: &dyn SecretSource) -> Result<Vec<Route>,
                 format!("duplicates routes[{first}]; each path prefix belongs to one route"),
             );
         }
-        if let Some(route) = check.route(config, rc, secrets) {
+        if let Some(route) = check.route(config, rc, secrets, &verifiers) {
             routes.push(route);
         }
     }
@@ -121,11 +123,13 @@ impl RouteCheck<'_> {
         config: &Config,
         rc: &RouteConfig,
         secrets: &dyn SecretSource,
+        verifiers: &BTreeMap<String, Arc<Verifier>>,
     ) -> Option<Route> {
         let before = self.problems.len();
         self.name(&rc.name);
         self.path(&rc.path);
-        self.auth(rc.auth.as_deref());
+        let auth = self.auth(rc, config, verifiers);
+        let forward_claims = self.forward_claims(rc);
         let upstream = self.upstream(&rc.upstream);
         let methods = self.methods(rc.methods.as_deref());
         let timeout = rc.timeout.unwrap_or(config.server.timeout);
@@ -159,6 +163,13 @@ impl RouteCheck<'_> {
             forward_authorization: rc.forward_authorization,
             forward_cookies: rc.forward_cookies,
             forward_set_cookie: rc.forward_set_cookie,
+            auth,
+            require_claims: rc
+                .require_claims
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            forward_claims,
         })
     }
 
@@ -198,18 +209,64 @@ impl RouteCheck<'_> {
         }
     }
 
-    fn auth(&mut self, auth: Option<&str>) {
-        match auth {
-            None => self.push(
-                "auth",
-                "is required on every route: write auth = \"none\" for a public route, or the name of a verifier",
-            ),
-            Some("none") => {}
-            Some(other) => self.push(
-                "auth",
-                format!("no verifier named `{other}` is defined; use auth = \"none\" or define the verifier"),
-            ),
+    fn auth(
+        &mut self,
+        rc: &RouteConfig,
+        config: &Config,
+        verifiers: &BTreeMap<String, Arc<Verifier>>,
+    ) -> Option<Arc<Verifier>> {
+        match rc.auth.as_deref() {
+            None => {
+                self.push(
+                    "auth",
+                    "is required on every route: write auth = \"none\" for a public route, or the name of an [auth.NAME] verifier",
+                );
+                None
+            }
+            Some("none") => {
+                if !rc.require_claims.is_empty() || !rc.forward_claims.is_empty() {
+                    self.push("auth", "is \"none\", so require_claims and forward_claims have no token to read; name a verifier");
+                }
+                None
+            }
+            Some(name) => {
+                let found = verifiers.get(name).cloned();
+                if found.is_none() && !config.auth.contains_key(name) {
+                    let known: Vec<&str> = config.auth.keys().map(String::as_str).collect();
+                    self.push(
+                        "auth",
+                        format!("no verifier named `{name}`; define [auth.{name}] or use one of: none, {}", known.join(", ")),
+                    );
+                }
+                found
+            }
         }
+    }
+
+    fn forward_claims(&mut self, rc: &RouteConfig) -> Vec<(HeaderName, String)> {
+        let mut out = Vec::with_capacity(rc.forward_claims.len());
+        for (header, claim) in &rc.forward_claims {
+            let field = format!("forward_claims.{header}");
+            match HeaderName::from_bytes(header.as_bytes()) {
+                Ok(name)
+                    if headers::is_gateway_owned(&name)
+                        || name == http::header::AUTHORIZATION
+                        || name == http::header::COOKIE =>
+                {
+                    self.push(
+                        &field,
+                        "is a header the gateway owns or strips; pick a header such as x-user-id",
+                    )
+                }
+                Ok(name) if claim.is_empty() => {
+                    let _ = name;
+                    self.push(&field, "names no claim; write e.g. \"sub\"")
+                }
+                Ok(name) => out.push((name, claim.clone())),
+                Err(_) => self.push(&field, "is not a valid header name"),
+            }
+        }
+        out
     }
 
     fn upstream(&mut self, raw: &str) -> Option<(Url, String)> {

@@ -11,7 +11,9 @@
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
+use crate::auth::{Authenticated, TokenSource, claims, token};
 use crate::context::RequestContext;
+use crate::error::GatewayError;
 use crate::routing::Route;
 
 /// Header naming the request id, set toward the upstream and the client.
@@ -77,30 +79,79 @@ fn connection_named(headers: &HeaderMap) -> Vec<HeaderName> {
         .collect()
 }
 
-/// The headers to send upstream for a client request.
-pub fn upstream_request(client: &HeaderMap, route: &Route, ctx: &RequestContext) -> HeaderMap {
+/// The headers to send upstream for a client request, given what
+/// authentication established (the consumed token is never forwarded;
+/// `forward_claims` headers come from the verified claims only).
+pub fn upstream_request(
+    client: &HeaderMap,
+    route: &Route,
+    ctx: &RequestContext,
+    auth: Option<&Authenticated>,
+) -> Result<HeaderMap, GatewayError> {
     let named = connection_named(client);
+    let consumed = auth.map(|a| a.source);
     let mut out = HeaderMap::with_capacity(client.len() + route.inject_headers.len() + 4);
     for (name, value) in client {
         let drop = is_gateway_owned(name)
             || named.contains(name)
-            || (*name == header::AUTHORIZATION && !route.forward_authorization)
-            || (*name == header::COOKIE && !route.forward_cookies)
+            || (*name == header::AUTHORIZATION
+                && (!route.forward_authorization || consumed == Some(TokenSource::Header)))
+            || *name == header::COOKIE
             || route.inject_headers.iter().any(|(n, _)| n == name)
+            || route.forward_claims.iter().any(|(n, _)| n == name)
             || !route.header_filter.permits(name);
         if !drop {
             out.append(name.clone(), value.clone());
         }
+    }
+    if route.forward_cookies && route.header_filter.permits(&header::COOKIE) {
+        forward_cookies(client, route, consumed, &mut out);
     }
     if let Some(length) = client.get(header::CONTENT_LENGTH) {
         out.insert(header::CONTENT_LENGTH, length.clone());
     }
     set_forwarded(client, ctx, &mut out);
     out.insert(REQUEST_ID, ctx.request_id.clone());
+    if let Some(auth) = auth {
+        for (name, claim) in &route.forward_claims {
+            if let Some(value) = claims::header_value(&auth.identity.claims, claim)? {
+                out.insert(name.clone(), value);
+            }
+        }
+    }
     for (name, value) in &route.inject_headers {
         out.insert(name.clone(), value.clone());
     }
-    out
+    Ok(out)
+}
+
+/// The client's cookies, minus the session cookie the gateway consumed.
+fn forward_cookies(
+    client: &HeaderMap,
+    route: &Route,
+    consumed: Option<TokenSource>,
+    out: &mut HeaderMap,
+) {
+    let consumed_cookie = match (consumed, &route.auth) {
+        (Some(TokenSource::Cookie), Some(verifier)) => verifier.sources.cookie.as_deref(),
+        _ => None,
+    };
+    for value in client.get_all(header::COOKIE) {
+        match consumed_cookie {
+            None => {
+                out.append(header::COOKIE, value.clone());
+            }
+            Some(name) => {
+                let kept = value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| token::without_cookie(v, name));
+                if let Some(value) = kept.and_then(|k| HeaderValue::from_str(&k).ok()) {
+                    out.append(header::COOKIE, value);
+                }
+            }
+        }
+    }
 }
 
 /// X-Forwarded-For/-Proto/-Host: the client's chain is believed only from a trusted peer.

@@ -14,6 +14,7 @@ use http::request::Parts;
 use http_body::Body as _;
 use http_body_util::BodyExt;
 
+use crate::auth::Authenticated;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::routing::Route;
@@ -54,11 +55,12 @@ pub async fn forward(
     parts: &Parts,
     body: Body,
     ctx: &RequestContext,
+    auth: Option<&Authenticated>,
 ) -> Result<Forwarded, GatewayError> {
     let url = path::upstream_url(route, remainder, parts.uri.query())
         .ok_or(GatewayError::BadPath(path::PathError::Malformed))?;
     let mut upstream = reqwest::Request::new(parts.method.clone(), url);
-    *upstream.headers_mut() = headers::upstream_request(&parts.headers, route, ctx);
+    *upstream.headers_mut() = headers::upstream_request(&parts.headers, route, ctx, auth)?;
     let outcome = Arc::new(BodyOutcome::default());
     if !body.is_end_stream() {
         *upstream.body_mut() = Some(body::limit_request(body, route.max_body, outcome.clone()));

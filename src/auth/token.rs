@@ -1,0 +1,265 @@
+//! Where a token comes from (Authorization: Bearer, or a named cookie),
+//! and the CSRF rule for cookie tokens.
+//!
+//! Ambiguity is refused, never resolved: two Authorization headers, the
+//! same cookie twice with different values, or a header token and a cookie
+//! token that disagree are all 401, so no identity "happens to win".
+
+use http::{HeaderMap, Method, header};
+
+use super::AuthError;
+
+/// The token sources a verifier accepts.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// `Authorization: Bearer <token>`.
+    pub header: bool,
+    /// A cookie of this name.
+    pub cookie: Option<String>,
+}
+
+/// Where the accepted token was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// The Authorization header.
+    Header,
+    /// The named cookie.
+    Cookie,
+}
+
+/// Finds the request's token.
+pub fn extract<'h>(
+    headers: &'h HeaderMap,
+    sources: &Sources,
+) -> Result<(&'h str, TokenSource), AuthError> {
+    let from_header = if sources.header {
+        bearer(headers)?
+    } else {
+        None
+    };
+    let from_cookie = match &sources.cookie {
+        Some(name) => cookie(headers, name)?,
+        None => None,
+    };
+    match (from_header, from_cookie) {
+        (Some(h), Some(c)) if h != c => Err(AuthError::Ambiguous),
+        (Some(h), _) => Ok((h, TokenSource::Header)),
+        (None, Some(c)) => Ok((c, TokenSource::Cookie)),
+        (None, None) => Err(AuthError::Missing),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::Ambiguous);
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::Malformed("the Authorization header is not text"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or(AuthError::Malformed("send Authorization: Bearer <token>"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Malformed("send Authorization: Bearer <token>"));
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    Ok(Some(token))
+}
+
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AuthError> {
+    let mut found: Option<&str> = None;
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(value) = value.to_str() else { continue };
+        for pair in value.split(';') {
+            let Some((k, v)) = pair.trim().split_once('=') else {
+                continue;
+            };
+            if k.trim() != name {
+                continue;
+            }
+            let v = v.trim().trim_matches('"');
+            match found {
+                Some(prev) if prev != v => return Err(AuthError::Ambiguous),
+                _ => found = Some(v),
+            }
+        }
+    }
+    Ok(found.filter(|v| !v.is_empty()))
+}
+
+/// The `Cookie` header without cookie `name` (for forwarding after the
+/// gateway consumed it), or `None` when nothing is left.
+pub fn without_cookie(value: &str, name: &str) -> Option<String> {
+    let kept: Vec<&str> = value
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && pair.split('=').next().map(str::trim) != Some(name))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// Cookie tokens on unsafe methods must come from our own origin (or an
+/// allowed one): `Sec-Fetch-Site: cross-site` is refused, and `Origin` (or,
+/// failing that, `Referer`) must name the request's own host or pass
+/// `allowed`. Header tokens are exempt: a browser cannot attach them
+/// cross-site without a CORS preflight.
+pub fn check_csrf(
+    method: &Method,
+    headers: &HeaderMap,
+    allowed: &dyn Fn(&str) -> bool,
+) -> Result<(), AuthError> {
+    if matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
+        return Ok(());
+    }
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
+    {
+        return Err(AuthError::Csrf("the request was sent by another site"));
+    }
+    let origin = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin.to_owned(),
+        None => {
+            let referer = headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .ok_or(AuthError::Csrf(
+                    "a cookie-authenticated request must carry Origin or Referer",
+                ))?;
+            referer_origin(referer).ok_or(AuthError::Csrf("the Referer is not a URL"))?
+        }
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let same_origin = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .is_some_and(|authority| Some(authority) == host);
+    if same_origin || allowed(&origin) {
+        Ok(())
+    } else {
+        Err(AuthError::Csrf(
+            "the request's Origin is not this site or an allowed origin",
+        ))
+    }
+}
+
+/// `scheme://authority` of a Referer URL.
+fn referer_origin(referer: &str) -> Option<String> {
+    let url = url::Url::parse(referer).ok()?;
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    fn both() -> Sources {
+        Sources {
+            header: true,
+            cookie: Some("session".into()),
+        }
+    }
+
+    #[test]
+    fn header_and_cookie_tokens_are_found() {
+        let h = headers(&[("authorization", "Bearer abc")]);
+        assert_eq!(extract(&h, &both()).unwrap(), ("abc", TokenSource::Header));
+        let h = headers(&[("cookie", "a=1; session=xyz; b=2")]);
+        assert_eq!(extract(&h, &both()).unwrap(), ("xyz", TokenSource::Cookie));
+        let h = headers(&[("authorization", "bearer same"), ("cookie", "session=same")]);
+        assert_eq!(extract(&h, &both()).unwrap(), ("same", TokenSource::Header));
+    }
+
+    #[test]
+    fn ambiguity_is_refused() {
+        for h in [
+            headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")]),
+            headers(&[("authorization", "Bearer a"), ("cookie", "session=b")]),
+            headers(&[("cookie", "session=a; session=b")]),
+            headers(&[("cookie", "session=a"), ("cookie", "session=b")]),
+        ] {
+            assert!(
+                matches!(extract(&h, &both()), Err(AuthError::Ambiguous)),
+                "{h:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_and_wrong_scheme() {
+        assert!(matches!(
+            extract(&HeaderMap::new(), &both()),
+            Err(AuthError::Missing)
+        ));
+        let h = headers(&[("authorization", "Basic Zm9vOmJhcg==")]);
+        assert!(matches!(extract(&h, &both()), Err(AuthError::Malformed(_))));
+        // A source the verifier does not accept is not read.
+        let h = headers(&[("cookie", "session=xyz")]);
+        let header_only = Sources {
+            header: true,
+            cookie: None,
+        };
+        assert!(matches!(extract(&h, &header_only), Err(AuthError::Missing)));
+    }
+
+    #[test]
+    fn consumed_cookie_is_removed() {
+        assert_eq!(
+            without_cookie("a=1; session=x; b=2", "session").as_deref(),
+            Some("a=1; b=2")
+        );
+        assert_eq!(without_cookie("session=x", "session"), None);
+    }
+
+    #[test]
+    fn csrf_rules() {
+        let none = |_: &str| false;
+        let post = Method::POST;
+        let ok = headers(&[
+            ("host", "app.example:8080"),
+            ("origin", "http://app.example:8080"),
+        ]);
+        assert!(check_csrf(&post, &ok, &none).is_ok());
+        let evil = headers(&[("host", "app.example"), ("origin", "https://evil.example")]);
+        assert!(check_csrf(&post, &evil, &none).is_err());
+        assert!(check_csrf(&post, &evil, &|o: &str| o == "https://evil.example").is_ok());
+        let referer = headers(&[
+            ("host", "app.example"),
+            ("referer", "https://app.example/page?x"),
+        ]);
+        assert!(check_csrf(&post, &referer, &none).is_ok());
+        let bare = headers(&[("host", "app.example")]);
+        assert!(check_csrf(&post, &bare, &none).is_err());
+        let cross = headers(&[
+            ("host", "app.example"),
+            ("origin", "https://app.example"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert!(check_csrf(&post, &cross, &none).is_err());
+        assert!(check_csrf(&Method::GET, &bare, &none).is_ok());
+        let null = headers(&[("host", "app.example"), ("origin", "null")]);
+        assert!(check_csrf(&Method::DELETE, &null, &none).is_err());
+    }
+}
