@@ -41,10 +41,8 @@ struct Inner {
     client: reqwest::Client,
     timing: JwksTiming,
     keys: ArcSwapOption<KeySet>,
-    /// When the last fetch (of any kind) started.
-    last_fetch: std::sync::Mutex<Option<Instant>>,
-    /// One unknown-`kid` refetch at a time.
-    refetch: tokio::sync::Mutex<()>,
+    /// One unknown-`kid` refetch at a time; when the last one started.
+    refetch: tokio::sync::Mutex<Option<Instant>>,
     fetches: AtomicU64,
 }
 
@@ -63,8 +61,7 @@ impl Jwks {
                 client,
                 timing,
                 keys: ArcSwapOption::empty(),
-                last_fetch: std::sync::Mutex::new(None),
-                refetch: tokio::sync::Mutex::new(()),
+                refetch: tokio::sync::Mutex::new(None),
                 fetches: AtomicU64::new(0),
             }),
             task: std::sync::Mutex::new(None),
@@ -97,13 +94,15 @@ impl Jwks {
         self.inner.fetches.load(Ordering::Relaxed)
     }
 
-    /// Refetches because a token named a `kid` we do not know, unless a
-    /// fetch started within the cooldown. Concurrent callers share one fetch.
+    /// Refetches because a token named a `kid` we do not know (a key the
+    /// provider just rotated in), unless such a refetch started within the
+    /// cooldown. Concurrent callers wait for the one fetch in progress.
     pub async fn refetch_for_unknown_kid(&self) {
-        let _one_at_a_time = self.inner.refetch.lock().await;
-        if self.inner.fetched_within(self.inner.timing.cooldown) {
+        let mut last = self.inner.refetch.lock().await;
+        if last.is_some_and(|at| at.elapsed() < self.inner.timing.cooldown) {
             return;
         }
+        *last = Some(Instant::now());
         if let Err(e) = self.inner.fetch().await {
             tracing::warn!(verifier = %self.inner.verifier, error = %e, "JWKS refetch for an unknown kid failed; keeping the last keys");
         }
@@ -145,19 +144,8 @@ async fn refresh_loop(inner: Arc<Inner>) {
 }
 
 impl Inner {
-    fn fetched_within(&self, window: Duration) -> bool {
-        self.last_fetch
-            .lock()
-            .ok()
-            .and_then(|last| *last)
-            .is_some_and(|at| at.elapsed() < window)
-    }
-
     /// Fetches and installs the keys; returns when to refresh next.
     async fn fetch(&self) -> Result<Duration, String> {
-        if let Ok(mut last) = self.last_fetch.lock() {
-            *last = Some(Instant::now());
-        }
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let response = self
             .client

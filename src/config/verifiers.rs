@@ -223,9 +223,7 @@ impl Check<'_> {
                 ]))))
             }
             (None, None, Some(template)) => {
-                let Some(family) = families.first().copied() else {
-                    return None;
-                };
+                let family = families.first().copied()?;
                 if families.iter().any(|f| *f != family) || family == AlgorithmFamily::Hmac {
                     self.push(
                         "algorithms",

@@ -24,6 +24,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
+pub mod idp;
+
 /// Secret values the tests' configs may reference; fake, never the process env.
 pub struct FakeSecrets(pub HashMap<String, String>);
 
@@ -245,7 +247,12 @@ pub fn snapshot(toml: &str) -> Snapshot {
 
 /// Starts a gateway serving `toml`.
 pub async fn gateway(toml: &str) -> TestGateway {
-    let gateway = Gateway::new(snapshot(toml));
+    gateway_from(snapshot(toml)).await
+}
+
+/// Starts a gateway serving `snapshot`.
+pub async fn gateway_from(snapshot: Snapshot) -> TestGateway {
+    let gateway = Gateway::new(snapshot);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -332,4 +339,15 @@ pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// Waits (bounded) until every verifier of the gateway has its keys.
+pub async fn wait_ready(gw: &TestGateway) {
+    for _ in 0..100 {
+        if gw.gateway.snapshot().not_ready().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("gateway not ready: {:?}", gw.gateway.snapshot().not_ready());
 }
