@@ -25,6 +25,34 @@ pub enum Command {
     Run(ConfigArg),
     /// Load, validate and resolve the config without binding; print the route table.
     Check(ConfigArg),
+    /// Print a development token for a verifier that has a `secret` (HS256).
+    Token(TokenArgs),
+}
+
+/// `portcullis token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The config file.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The verifier (`[auth.NAME]`) the token is for.
+    #[arg(long)]
+    pub verifier: String,
+    /// The `sub` claim.
+    #[arg(long, default_value = "dev-user")]
+    pub sub: String,
+    /// Extra claims, e.g. `--claim scope="read chat"` (repeatable).
+    #[arg(long = "claim", value_parser = parse_claim)]
+    pub claims: Vec<(String, String)>,
+    /// Lifetime, e.g. `1h`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: std::time::Duration,
+}
+
+fn parse_claim(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| "write claims as NAME=VALUE".to_owned())
 }
 
 /// Where the config file is.
@@ -40,6 +68,55 @@ pub async fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(arg) => run(arg).await,
         Command::Check(arg) => check(arg),
+        Command::Token(args) => token(args),
+    }
+}
+
+fn token(args: TokenArgs) -> ExitCode {
+    let config = match config::load(&args.config.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!(
+                "config error in {}:\n{}",
+                args.config.config.display(),
+                indent(&e.to_string())
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(verifier) = config.auth.get(&args.verifier) else {
+        let known: Vec<&str> = config.auth.keys().map(String::as_str).collect();
+        eprintln!(
+            "no verifier named `{}`; configured: {}",
+            args.verifier,
+            known.join(", ")
+        );
+        return ExitCode::FAILURE;
+    };
+    let base = args
+        .config
+        .config
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let request = crate::auth::mint::DevToken {
+        subject: args.sub,
+        claims: args.claims,
+        ttl: args.ttl,
+    };
+    match crate::auth::mint::mint(
+        &args.verifier,
+        verifier,
+        &SystemSecrets::relative_to(base),
+        &request,
+    ) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -152,8 +229,9 @@ pub fn route_table(snapshot: &Snapshot) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "route {name}: {path} -> {upstream} methods={methods} auth=none timeout={timeout:?} max_body={max_body} inject=[{injects}]",
+            "route {name}: {path} -> {upstream} methods={methods} auth={auth} timeout={timeout:?} max_body={max_body} inject=[{injects}]",
             name = route.name,
+            auth = route.auth.as_ref().map_or("none", |v| &*v.name),
             path = route.path,
             upstream = route.upstream,
             timeout = route.timeout,

@@ -271,6 +271,16 @@ async fn secrets_never_appear_in_logs() {
             r#"
 [server]
 listen = "127.0.0.1:0"
+[auth.dev]
+allow_any_issuer = true
+allow_any_audience = true
+secret = "${{env:JWT_SECRET}}"
+algorithms = ["HS256"]
+[[routes]]
+name = "private"
+path = "/api/private"
+upstream = "http://{up}/base"
+auth = "dev"
 [[routes]]
 name = "up"
 path = "/api/up"
@@ -295,6 +305,7 @@ inject_query = {{ key = "${{env:KEY}}" }}
         .arg(&config)
         .env_clear()
         .env("KEY", SECRET)
+        .env("JWT_SECRET", JWT_SECRET)
         .env("RUST_LOG", "trace")
         .stderr(Stdio::piped())
         .stdout(Stdio::piped())
@@ -333,6 +344,22 @@ inject_query = {{ key = "${{env:KEY}}" }}
     let dead = c.get(format!("{base}/api/dead/x")).send().await.unwrap();
     assert_eq!(dead.status(), 502);
     assert!(!dead.text().await.unwrap().contains(SECRET));
+    // A valid token and a forged one on a protected route.
+    let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes());
+    let claims = serde_json::json!({"sub": "u", "exp": 4_000_000_000u64});
+    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    let last = if token.ends_with('A') { 'B' } else { 'A' };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
+    for (t, want) in [(&token, 200), (&forged, 401)] {
+        let r = c
+            .get(format!("{base}/api/private/x"))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want);
+        assert!(!r.text().await.unwrap().contains(t.as_str()));
+    }
     let seen = up.state.seen.lock().unwrap().clone();
     assert!(
         seen[0].uri.contains(SECRET),
@@ -358,6 +385,10 @@ inject_query = {{ key = "${{env:KEY}}" }}
     assert!(all.contains("upstream request failed"), "{all}");
     assert!(!all.contains(SECRET), "secret found in logs:\n{all}");
     assert!(!all.contains("sk-live"), "part of the secret found in logs");
+    assert!(all.contains("request not authenticated"), "{all}");
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!all.contains(signature), "a token was logged");
+    assert!(!all.contains(JWT_SECRET), "the JWT secret was logged");
 }
 
 #[test]
@@ -372,4 +403,152 @@ fn the_example_config_is_valid() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
+}
+
+const VERIFIER_BASE: &str = r#"
+[auth.main]
+issuer = "https://issuer.test/"
+audience = ["api"]
+secret = "${env:JWT_SECRET}"
+algorithms = ["HS256"]
+
+[[routes]]
+name = "private"
+path = "/api/private"
+upstream = "https://api.example.com"
+auth = "main"
+"#;
+const JWT_SECRET: &str = "0123456789abcdef0123456789abcdef-dev-only";
+
+#[test]
+fn check_refuses_weak_or_inconsistent_verifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "issuer = \"https://issuer.test/\"\n",
+            "",
+            "auth.main.issuer",
+        ),
+        ("audience = [\"api\"]\n", "", "auth.main.audience"),
+        (
+            "algorithms = [\"HS256\"]",
+            "algorithms = [\"HS256\", \"none\"]",
+            "`none`",
+        ),
+        (
+            "algorithms = [\"HS256\"]",
+            "algorithms = [\"HS256\", \"RS256\"]",
+            "auth.main.algorithms",
+        ),
+        (
+            "algorithms = [\"HS256\"]",
+            "algorithms = [\"HS257\"]",
+            "HS257",
+        ),
+        (
+            "secret = \"${env:JWT_SECRET}\"",
+            "jwks_url = \"https://issuer.test/jwks.json\"",
+            "HS* algorithms cannot be used with jwks_url",
+        ),
+        (
+            "secret = \"${env:JWT_SECRET}\"\nalgorithms = [\"HS256\"]",
+            "jwks_url = \"http://issuer.test/jwks.json\"\nalgorithms = [\"RS256\"]",
+            "auth.main.jwks_url",
+        ),
+        (
+            "secret = \"${env:JWT_SECRET}\"",
+            "secret = \"${env:JWT_SECRET}\"\npublic_key = \"x\"",
+            "exactly one of",
+        ),
+        (
+            "auth = \"main\"",
+            "auth = \"mian\"",
+            "no verifier named `mian`",
+        ),
+        (
+            "auth = \"main\"",
+            "auth = \"none\"\nrequire_claims = { scope = \"x\" }",
+            "require_claims",
+        ),
+        (
+            "auth = \"main\"",
+            "auth = \"main\"\nforward_claims = { host = \"sub\" }",
+            "forward_claims.host",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let config = write(dir.path(), "proxy.toml", &VERIFIER_BASE.replace(from, to));
+        let out = check(&config, &[("JWT_SECRET", JWT_SECRET)]);
+        let all = text(&out);
+        assert!(!out.status.success(), "{from} -> {to} was accepted");
+        assert!(
+            all.contains(expected),
+            "{from} -> {to}: missing {expected}:\n{all}"
+        );
+        assert!(!all.contains(JWT_SECRET));
+    }
+    // A short secret names the rule, never the value.
+    let config = write(dir.path(), "proxy.toml", VERIFIER_BASE);
+    let out = check(&config, &[("JWT_SECRET", "too-short-secret")]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("shorter than 32 bytes"), "{all}");
+    assert!(!all.contains("too-short-secret"), "{all}");
+}
+
+#[tokio::test]
+async fn token_command_mints_a_token_the_gateway_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = upstream().await;
+    let toml = VERIFIER_BASE.replace("https://api.example.com", &format!("http://{}", up.addr));
+    let config = write(dir.path(), "proxy.toml", &toml);
+    let out = Command::new(BIN)
+        .args([
+            "token",
+            "--verifier",
+            "main",
+            "--sub",
+            "dev-alice",
+            "--claim",
+            "scope=read chat",
+            "--ttl",
+            "10m",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .env_clear()
+        .env("JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(token.matches('.').count(), 2);
+
+    let mut env = std::collections::HashMap::new();
+    env.insert("JWT_SECRET".to_owned(), JWT_SECRET.to_owned());
+    let snapshot = portcullis::snapshot::Snapshot::build(
+        portcullis::config::from_toml(&toml).unwrap(),
+        &FakeSecrets(env),
+    )
+    .unwrap();
+    let gw = gateway_from(snapshot).await;
+    let response = client()
+        .get(gw.url("/api/private/x"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // A verifier without a secret cannot mint.
+    let out = Command::new(BIN)
+        .args(["token", "--verifier", "nope"])
+        .arg("--config")
+        .arg(&config)
+        .env_clear()
+        .env("JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no verifier named `nope`"));
 }

@@ -12,6 +12,7 @@ pub mod claims;
 pub mod jwks;
 pub mod jwt;
 pub mod keys;
+pub mod mint;
 pub mod token;
 pub mod verifier;
 
