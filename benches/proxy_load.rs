@@ -43,7 +43,11 @@ async fn run(measure: Duration) {
     let upstream_process = Upstream::start();
     let upstream = upstream_process.addr;
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut proxies = vec![ProxyProcess::portcullis(upstream, dir.path())];
+    let portcullis = ProxyProcess::portcullis(upstream, dir.path());
+    // The same gateway process, on a route that verifies an RS256 JWT
+    // (one token, so after the first request it is a cache hit).
+    let jwt = portcullis.jwt_route();
+    let mut proxies = vec![portcullis, jwt];
     // nginx, when installed, as a same-run anchor: a plain reverse proxy
     // with the same header injection, one worker, buffered access log.
     if let Some(nginx) = ProxyProcess::nginx(upstream, dir.path()) {
@@ -59,11 +63,18 @@ async fn run(measure: Duration) {
         "case", "conns", "req/s", "p50 µs", "p99 µs", "CPU µs/req"
     );
     for conns in [1usize, 64] {
-        let direct = load(upstream, "/v1/chat", conns, measure).await;
+        let direct = load(upstream, "/v1/chat", None, conns, measure).await;
         direct.print("direct to upstream", conns, None);
         for proxy in &proxies {
             let cpu_before = proxy.cpu_time();
-            let proxied = load(proxy.addr, proxy.path, conns, measure).await;
+            let proxied = load(
+                proxy.addr,
+                proxy.path,
+                proxy.bearer.as_deref(),
+                conns,
+                measure,
+            )
+            .await;
             let cpu = proxy.cpu_time() - cpu_before;
             let per_request = cpu.as_secs_f64() * 1e6 / proxied.sent as f64;
             proxied.print(proxy.name, conns, Some(per_request));
@@ -126,7 +137,10 @@ impl Drop for Upstream {
 struct ProxyProcess {
     name: &'static str,
     path: &'static str,
-    child: Child,
+    bearer: Option<String>,
+    /// `None` for a second view of another entry's process.
+    child: Option<Child>,
+    pid: u32,
     addr: SocketAddr,
 }
 
@@ -148,7 +162,22 @@ path = "/api/bench"
 upstream = "http://{upstream}/v1"
 auth = "none"
 inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
-"#
+
+[auth.bench]
+issuer = "bench"
+audience = ["bench"]
+public_key = "${{file:{fixtures}/rsa1.pub.pem}}"
+algorithms = ["RS256"]
+
+[[routes]]
+name = "jwt"
+path = "/api/jwt"
+upstream = "http://{upstream}/v1"
+auth = "bench"
+forward_claims = {{ "x-user-id" = "sub" }}
+inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
+"#,
+                fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures")
             ),
         )
         .expect("write config");
@@ -177,12 +206,36 @@ inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
                 }
             }
         });
+        let pid = child.id();
         Self::ready(Self {
             name: "via portcullis (+inject header)",
             path: "/api/bench/chat",
-            child,
+            bearer: None,
+            child: Some(child),
+            pid,
             addr,
         })
+    }
+
+    fn jwt_route(&self) -> Self {
+        let key =
+            jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!("../tests/fixtures/rsa1.pem"))
+                .expect("key");
+        let claims = serde_json::json!({"iss": "bench", "aud": "bench", "sub": "user-1", "exp": 4_000_000_000u64});
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims,
+            &key,
+        )
+        .expect("token");
+        Self {
+            name: "via portcullis (+JWT RS256 +inject)",
+            path: "/api/jwt/chat",
+            bearer: Some(token),
+            child: None,
+            pid: self.pid,
+            addr: self.addr,
+        }
     }
 
     fn nginx(upstream: SocketAddr, dir: &std::path::Path) -> Option<Self> {
@@ -223,7 +276,7 @@ http {{
             ),
         )
         .expect("write nginx config");
-        let child = Command::new(binary)
+        let nginx = Command::new(binary)
             .arg("-c")
             .arg(&config)
             .arg("-p")
@@ -235,7 +288,9 @@ http {{
         Some(Self::ready(Self {
             name: "via nginx (anchor, +inject header)",
             path: "/api/bench/chat",
-            child,
+            bearer: None,
+            pid: nginx.id(),
+            child: Some(nginx),
             addr,
         }))
     }
@@ -252,8 +307,7 @@ http {{
 
     /// utime + stime of the process, all threads.
     fn cpu_time(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).expect("stat");
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).expect("stat");
         let after_name = &stat[stat.rfind(')').expect("stat format") + 2..];
         let fields: Vec<&str> = after_name.split_whitespace().collect();
         let ticks: u64 =
@@ -265,8 +319,10 @@ http {{
 
 impl Drop for ProxyProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -301,13 +357,21 @@ impl Result_ {
 
 /// `conns` keep-alive connections, each sending requests back to back
 /// for a short warm-up and then `measure`.
-async fn load(addr: SocketAddr, path: &str, conns: usize, measure: Duration) -> Result_ {
+async fn load(
+    addr: SocketAddr,
+    path: &str,
+    bearer: Option<&str>,
+    conns: usize,
+    measure: Duration,
+) -> Result_ {
+    let authorization = bearer.map(|t| format!("Bearer {t}"));
     let warmup = Duration::from_millis(500);
     let start = Instant::now() + warmup;
     let end = start + measure;
     let mut tasks = Vec::with_capacity(conns);
     for _ in 0..conns {
         let path = path.to_owned();
+        let authorization = authorization.clone();
         tasks.push(tokio::spawn(async move {
             let stream = TcpStream::connect(addr).await.expect("connect");
             stream.set_nodelay(true).expect("nodelay");
@@ -322,10 +386,11 @@ async fn load(addr: SocketAddr, path: &str, conns: usize, measure: Duration) -> 
                 if now >= end {
                     break;
                 }
-                let request = http::Request::get(&path)
-                    .header("host", "bench")
-                    .body(Empty::<Bytes>::new())
-                    .expect("request");
+                let mut request = http::Request::get(&path).header("host", "bench");
+                if let Some(value) = &authorization {
+                    request = request.header("authorization", value);
+                }
+                let request = request.body(Empty::<Bytes>::new()).expect("request");
                 let response = sender.send_request(request).await.expect("send");
                 assert_eq!(response.status(), 200);
                 let body = response
