@@ -10,8 +10,11 @@ use axum::body::Body;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 
+use std::sync::Arc;
+
 use crate::auth::AuthError;
 use crate::proxy::path::PathError;
+use crate::rate_limit::Decision;
 
 /// Everything that can make the gateway answer instead of the upstream.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,17 @@ pub enum GatewayError {
     /// Authentication or authorization refused the request.
     #[error("{0}")]
     Auth(#[from] AuthError),
+    /// A rate limit refused the request.
+    #[error("too many requests: limit `{limit}` allows {} at once; retry after the Retry-After seconds", .decision.limit)]
+    RateLimited {
+        /// The limit's name.
+        limit: Arc<str>,
+        /// Its verdict (for the RateLimit-* and Retry-After headers).
+        decision: Decision,
+    },
+    /// The rate-limit backend failed and the policy is to deny.
+    #[error("rate limiting is temporarily unavailable; retry shortly")]
+    RateLimitUnavailable,
     /// The body is larger than the route allows.
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -75,6 +89,8 @@ impl GatewayError {
             }
             GatewayError::Auth(_) => StatusCode::UNAUTHORIZED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::RateLimitUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -90,6 +106,8 @@ impl GatewayError {
             GatewayError::BadRequest(_) => "bad_request",
             GatewayError::Auth(e) => e.code(),
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
+            GatewayError::RateLimited { .. } => "rate_limited",
+            GatewayError::RateLimitUnavailable => "rate_limit_unavailable",
             GatewayError::UpstreamUnavailable => "upstream_unavailable",
             GatewayError::UpstreamTimeout => "upstream_timeout",
             GatewayError::Internal => "internal",
@@ -127,6 +145,10 @@ impl GatewayError {
         match self {
             GatewayError::MethodNotAllowed { allow } => {
                 headers.insert(header::ALLOW, allow);
+            }
+            GatewayError::RateLimited { decision, .. } => decision.write_headers(headers),
+            GatewayError::RateLimitUnavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             GatewayError::Auth(e) => {
                 // RFC 6750 §3: a challenge on 401, the error kind when a token was sent.

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! request id + context -> framing check -> path safety -> route match
-//!   -> method -> body limit (declared length) -> [authenticate] -> [rate limit]
+//!   -> method -> body limit (declared length) -> rate limits keyed by ip/header
+//!   -> authenticate (JWT, CSRF, claims) -> rate limits keyed by claim/global
 //!   -> forward upstream (headers stripped then set, bodies streaming)
 //!   -> respond (filtered headers, request id) -> access log when the body ends
 //! ```
@@ -22,6 +23,8 @@ use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::observability::access_log::{AccessRecord, LoggedBody};
 use crate::proxy::{self, headers::REQUEST_ID, path};
+use crate::rate_limit::Decision;
+use crate::routing::Route;
 use crate::snapshot::{Gateway, Snapshot};
 
 /// The axum handler for every request on the main listener.
@@ -92,6 +95,9 @@ async fn serve(
         });
     }
 
+    // Limits keyed by IP or header: before authentication, so floods of bad tokens are throttled.
+    let mut tightest = enforce_limits(&route, true, ctx, &parts.headers, None, None).await?;
+
     let auth = match &route.auth {
         None => None,
         Some(verifier) => {
@@ -108,12 +114,52 @@ async fn serve(
         }
     };
 
-    // Rate limiting plugs in here, before anything is sent.
+    // Limits keyed by claim or global: after authentication.
+    let claims = auth.as_ref().map(|a| &a.identity.claims);
+    tightest = enforce_limits(&route, false, ctx, &parts.headers, claims, tightest).await?;
 
     let forwarded =
         proxy::forward(client, &route, remainder, &parts, body, ctx, auth.as_ref()).await?;
     record.upstream = Some(forwarded.upstream_time);
-    Ok(forwarded.response)
+    let mut response = forwarded.response;
+    if let Some(decision) = tightest {
+        decision.write_headers(response.headers_mut());
+    }
+    Ok(response)
+}
+
+/// Checks the route's limits of one phase; returns the tightest verdict so far.
+async fn enforce_limits(
+    route: &Route,
+    before_auth: bool,
+    ctx: &RequestContext,
+    headers: &http::HeaderMap,
+    claims: Option<&serde_json::Map<String, serde_json::Value>>,
+    mut tightest: Option<Decision>,
+) -> Result<Option<Decision>, GatewayError> {
+    for limit in route
+        .limits
+        .iter()
+        .filter(|l| l.key.before_auth() == before_auth)
+    {
+        // A token without the claim shares one bucket with every such token.
+        let key = limit
+            .key_of(ctx, headers, claims)
+            .unwrap_or_else(|| "\u{0}no-claim".to_owned());
+        let decision = limit
+            .check(&key)
+            .await
+            .map_err(|_| GatewayError::RateLimitUnavailable)?;
+        if !decision.allowed {
+            tracing::info!(route = %route.name, limit = %limit.name, "rate limited");
+            return Err(GatewayError::RateLimited {
+                limit: Arc::clone(&limit.name),
+                decision,
+            });
+        }
+        tightest = Some(tightest.map_or(decision, |t| t.tighter(decision)));
+    }
+    Ok(tightest)
 }
 
 /// The `Content-Length` the client declared, if any; several differing values are refused.

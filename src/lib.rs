@@ -19,6 +19,7 @@
 //! - [`context`]: request id, peer, client address.
 //! - [`routing`]: path -> route, whole-segment prefix, longest wins.
 //! - [`auth`]: JWT verifiers, JWKS, token sources, CSRF, claim rules.
+//! - [`rate_limit`]: named limits (GCRA), memory and Redis stores.
 //! - [`proxy`]: upstream client, path safety, header hygiene, streaming bodies.
 //! - [`error`]: the one error type and its JSON response.
 //! - [`observability`]: tracing setup, access log.
@@ -40,6 +41,7 @@ pub mod error;
 pub mod gateway;
 pub mod observability;
 pub mod proxy;
+pub mod rate_limit;
 pub mod routing;
 pub mod server;
 pub mod snapshot;

@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::auth::Verifier;
 use crate::config::Secret;
+use crate::rate_limit::Limit;
 
 /// One upstream route, fully validated and with its secrets resolved.
 #[derive(Debug)]
@@ -51,6 +52,8 @@ pub struct Route {
     pub require_claims: Vec<(String, String)>,
     /// Upstream headers set from verified claims: (header, claim).
     pub forward_claims: Vec<(HeaderName, String)>,
+    /// Rate limits; every one must pass.
+    pub limits: Vec<Arc<Limit>>,
 }
 
 impl Route {

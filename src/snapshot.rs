@@ -9,6 +9,7 @@ use ipnet::IpNet;
 
 use crate::auth::Verifier;
 use crate::config::{Config, ConfigError, SecretSource};
+use crate::rate_limit::Limit;
 use crate::routing::RouteTable;
 
 /// One config generation, ready to serve.
@@ -58,6 +59,14 @@ impl Snapshot {
         for verifier in self.verifiers() {
             verifier.start();
         }
+        for limit in self.limits() {
+            limit.start();
+        }
+    }
+
+    /// The limits the routes use, each once.
+    pub fn limits(&self) -> impl Iterator<Item = &Arc<Limit>> {
+        unique(self.routes.iter().flat_map(|r| r.limits.iter()))
     }
 
     /// Why this snapshot cannot serve every route yet (empty when ready).
@@ -70,21 +79,24 @@ impl Snapshot {
 
     /// The verifiers the routes use, each once.
     pub fn verifiers(&self) -> impl Iterator<Item = &Arc<Verifier>> {
-        let mut seen: Vec<&Arc<Verifier>> = Vec::new();
-        for route in self.routes.iter() {
-            if let Some(v) = &route.auth
-                && !seen.iter().any(|s| Arc::ptr_eq(s, v))
-            {
-                seen.push(v);
-            }
-        }
-        seen.into_iter()
+        unique(self.routes.iter().filter_map(|r| r.auth.as_ref()))
     }
 
     /// The upstream client of worker `worker`.
     pub fn client(&self, worker: usize) -> &reqwest::Client {
         &self.clients[worker % self.clients.len()]
     }
+}
+
+/// Each `Arc` once, in first-seen order.
+fn unique<'a, T>(items: impl Iterator<Item = &'a Arc<T>>) -> std::vec::IntoIter<&'a Arc<T>> {
+    let mut seen: Vec<&Arc<T>> = Vec::new();
+    for item in items {
+        if !seen.iter().any(|s| Arc::ptr_eq(s, item)) {
+            seen.push(item);
+        }
+    }
+    seen.into_iter()
 }
 
 /// The gateway's shared state: the current snapshot, swappable.

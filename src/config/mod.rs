@@ -4,6 +4,7 @@
 //! Loading is phase one: figment's errors already carry the key path and
 //! file. [`validate`] is phase two: cross-field rules, every problem at once.
 
+pub mod limits;
 pub mod model;
 pub mod secret;
 pub mod validate;

@@ -19,6 +19,12 @@ pub struct Config {
     /// Listener and defaults shared by every route.
     #[serde(default)]
     pub server: ServerConfig,
+    /// Where rate-limit counters live.
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+    /// Named rate limits (`[limits.NAME]`), referenced by routes' `limits`.
+    #[serde(default)]
+    pub limits: BTreeMap<String, LimitConfig>,
     /// Named JWT verifiers (`[auth.NAME]`), referenced by routes' `auth`.
     #[serde(default)]
     pub auth: BTreeMap<String, VerifierConfig>,
@@ -128,6 +134,70 @@ pub struct RouteConfig {
     /// Upstream header -> claim name, set from the verified token (client copies stripped).
     #[serde(default)]
     pub forward_claims: BTreeMap<String, String>,
+    /// Names of `[limits.NAME]` that apply; every one must pass.
+    #[serde(default)]
+    pub limits: Vec<String>,
+}
+
+/// `[rate_limit]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// `"memory"` (per process) or a `redis://` URL shared by replicas.
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    /// When Redis cannot be reached: `"deny"` (429... 503) or `"allow"`.
+    #[serde(default)]
+    pub on_backend_error: OnBackendError,
+    /// Memory backend: most keys tracked per limit before new keys share one bucket.
+    #[serde(default = "default_max_keys")]
+    pub max_keys: usize,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            backend: default_backend(),
+            on_backend_error: OnBackendError::default(),
+            max_keys: default_max_keys(),
+        }
+    }
+}
+
+fn default_backend() -> String {
+    "memory".to_owned()
+}
+
+fn default_max_keys() -> usize {
+    100_000
+}
+
+/// What a limit does when its backend fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnBackendError {
+    /// Refuse the request (503 `rate_limit_unavailable`).
+    #[default]
+    Deny,
+    /// Let the request through.
+    Allow,
+}
+
+/// `[limits.NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitConfig {
+    /// `claim:NAME`, `ip`, `header:NAME` or `global`.
+    pub key: String,
+    /// `N/s`, `N/min`, `N/hour` or `N/day`.
+    pub rate: String,
+    /// Requests allowed at once before the rate applies.
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+}
+
+fn default_burst() -> u32 {
+    1
 }
 
 /// `[auth.NAME]`: how to verify a JWT.

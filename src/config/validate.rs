@@ -16,6 +16,7 @@ use super::model::{Config, HeaderFilterConfig, RouteConfig};
 use super::secret::{self, Secret, SecretSource};
 use crate::auth::Verifier;
 use crate::proxy::headers;
+use crate::rate_limit::Limit;
 use crate::routing::{HeaderFilter, Route};
 
 /// One thing wrong with a config: where, and what to do about it.
@@ -57,6 +58,7 @@ pub fn routes(config: &Config, secrets: &dyn SecretSource) -> Result<Vec<Route>,
     }
 
     let verifiers = super::verifiers::build(&config.auth, secrets, &mut problems);
+    let limits = super::limits::build(config, &mut problems);
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut paths: HashMap<&str, usize> = HashMap::new();
     let mut routes = Vec::with_capacity(config.routes.len());
@@ -77,7 +79,7 @@ pub fn routes(config: &Config, secrets: &dyn SecretSource) -> Result<Vec<Route>,
                 format!("duplicates routes[{first}]; each path prefix belongs to one route"),
             );
         }
-        if let Some(route) = check.route(config, rc, secrets, &verifiers) {
+        if let Some(route) = check.route(config, rc, secrets, &verifiers, &limits) {
             routes.push(route);
         }
     }
@@ -124,12 +126,14 @@ impl RouteCheck<'_> {
         rc: &RouteConfig,
         secrets: &dyn SecretSource,
         verifiers: &BTreeMap<String, Arc<Verifier>>,
+        limits: &BTreeMap<String, Arc<Limit>>,
     ) -> Option<Route> {
         let before = self.problems.len();
         self.name(&rc.name);
         self.path(&rc.path);
         let auth = self.auth(rc, config, verifiers);
         let forward_claims = self.forward_claims(rc);
+        let route_limits = self.limits(rc, config, limits);
         let upstream = self.upstream(&rc.upstream);
         let methods = self.methods(rc.methods.as_deref());
         let timeout = rc.timeout.unwrap_or(config.server.timeout);
@@ -170,7 +174,40 @@ impl RouteCheck<'_> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             forward_claims,
+            limits: route_limits,
         })
+    }
+
+    fn limits(
+        &mut self,
+        rc: &RouteConfig,
+        config: &Config,
+        limits: &BTreeMap<String, Arc<Limit>>,
+    ) -> Vec<Arc<Limit>> {
+        let mut out = Vec::with_capacity(rc.limits.len());
+        for name in &rc.limits {
+            let Some(definition) = config.limits.get(name) else {
+                let known: Vec<&str> = config.limits.keys().map(String::as_str).collect();
+                self.push(
+                    "limits",
+                    format!(
+                        "no limit named `{name}`; define [limits.{name}] (defined: {})",
+                        known.join(", ")
+                    ),
+                );
+                continue;
+            };
+            if definition.key.starts_with("claim:") && rc.auth.as_deref() == Some("none") {
+                self.push(
+                    "limits",
+                    format!("`{name}` is keyed by a claim, but this route has auth = \"none\": there is no token to read it from"),
+                );
+            }
+            if let Some(limit) = limits.get(name) {
+                out.push(Arc::clone(limit));
+            }
+        }
+        out
     }
 
     fn name(&mut self, name: &str) {

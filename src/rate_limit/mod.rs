@@ -1,0 +1,233 @@
+//! Rate limiting: named limits keyed by claim, client IP, header or
+//! nothing (global), GCRA semantics (a burst at once, then one request per
+//! emission interval), in memory or in Redis for replicas.
+//!
+//! Phases: limits keyed by `ip` or a header run before authentication (so
+//! floods of bad tokens are throttled too); limits keyed by a claim or
+//! `global` run after it (a claim needs a verified token; a global quota
+//! should not be spent by requests that authentication refuses).
+
+pub mod memory;
+pub mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+
+use crate::config::model::OnBackendError;
+use crate::context::RequestContext;
+use memory::MemoryLimiter;
+
+/// What a limit is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitKey {
+    /// A claim of the verified token.
+    Claim(String),
+    /// The client address (peer, or right-most untrusted X-Forwarded-For from a trusted proxy).
+    Ip,
+    /// A request header's value.
+    Header(HeaderName),
+    /// One bucket for everyone.
+    Global,
+}
+
+impl LimitKey {
+    /// Whether the limit runs before authentication.
+    pub fn before_auth(&self) -> bool {
+        matches!(self, LimitKey::Ip | LimitKey::Header(_))
+    }
+}
+
+/// One limit's verdict for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the request may pass.
+    pub allowed: bool,
+    /// The burst (requests allowed at once): `RateLimit-Limit`.
+    pub limit: u32,
+    /// Requests left right now: `RateLimit-Remaining`.
+    pub remaining: u32,
+    /// Until the bucket is full again: `RateLimit-Reset`.
+    pub reset: Duration,
+    /// Until a refused request could pass: `Retry-After`.
+    pub retry_after: Duration,
+}
+
+impl Decision {
+    /// A request let through, `remaining` more possible now.
+    pub fn allowed(limit: u32, remaining: u32, interval: Duration) -> Self {
+        Self {
+            allowed: true,
+            limit,
+            remaining,
+            reset: interval * limit.saturating_sub(remaining),
+            retry_after: Duration::ZERO,
+        }
+    }
+
+    /// A request refused; it could pass after `wait`.
+    pub fn refused(limit: u32, wait: Duration, interval: Duration) -> Self {
+        Self {
+            allowed: false,
+            limit,
+            remaining: 0,
+            reset: wait + interval * limit.saturating_sub(1),
+            retry_after: wait,
+        }
+    }
+
+    /// The more restrictive of two decisions (for the response headers).
+    pub fn tighter(self, other: Decision) -> Decision {
+        if (other.remaining, other.limit) < (self.remaining, self.limit) {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Adds `RateLimit-Limit/-Remaining/-Reset` (IETF httpapi draft) and,
+    /// when refused, `Retry-After` in whole seconds, rounded up, never 0.
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        let secs = |d: Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        headers.insert("ratelimit-limit", HeaderValue::from(self.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(secs(self.reset)));
+        if !self.allowed {
+            headers.insert(
+                http::header::RETRY_AFTER,
+                HeaderValue::from(secs(self.retry_after).max(1)),
+            );
+        }
+    }
+}
+
+/// Where a limit's counters live.
+#[derive(Debug)]
+pub enum Store {
+    /// This process.
+    Memory(MemoryLimiter),
+    /// Redis, shared with other replicas.
+    Redis(Arc<redis::RedisBackend>),
+}
+
+/// One `[limits.NAME]`, ready to check.
+#[derive(Debug)]
+pub struct Limit {
+    /// Its name (logs, metrics, Redis keys).
+    pub name: Arc<str>,
+    /// What it is keyed by.
+    pub key: LimitKey,
+    /// Time between requests once the burst is spent.
+    pub interval: Duration,
+    /// Requests allowed at once.
+    pub burst: u32,
+    /// What to do when Redis fails.
+    pub on_backend_error: OnBackendError,
+    /// The counters.
+    pub store: Store,
+}
+
+/// The backend failed and `on_backend_error = "deny"`.
+#[derive(Debug, thiserror::Error)]
+#[error("rate limiting is temporarily unavailable")]
+pub struct Unavailable;
+
+impl Limit {
+    /// Starts background work (eviction, Redis connection) on the current runtime.
+    pub fn start(&self) {
+        match &self.store {
+            Store::Memory(m) => m.start(),
+            Store::Redis(r) => r.start(),
+        }
+    }
+
+    /// The bucket key of a request; `None` for a claim the token lacks.
+    pub fn key_of(
+        &self,
+        ctx: &RequestContext,
+        headers: &HeaderMap,
+        claims: Option<&Map<String, Value>>,
+    ) -> Option<String> {
+        match &self.key {
+            LimitKey::Global => Some(String::new()),
+            LimitKey::Ip => Some(
+                ctx.client_ip
+                    .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+            ),
+            LimitKey::Header(name) => Some(
+                headers
+                    .get(name)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .unwrap_or_default(),
+            ),
+            LimitKey::Claim(claim) => match claims?.get(claim)? {
+                Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            },
+        }
+    }
+
+    /// Takes one request for `key`.
+    pub async fn check(&self, key: &str) -> Result<Decision, Unavailable> {
+        match &self.store {
+            Store::Memory(m) => Ok(m.check(key)),
+            Store::Redis(r) => match r.check(&self.name, key, self.interval, self.burst).await {
+                Ok(decision) => Ok(decision),
+                Err(e) => {
+                    tracing::warn!(limit = %self.name, error = %e, policy = ?self.on_backend_error, "rate-limit backend error");
+                    match self.on_backend_error {
+                        OnBackendError::Allow => {
+                            Ok(Decision::allowed(self.burst, self.burst, self.interval))
+                        }
+                        OnBackendError::Deny => Err(Unavailable),
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Parses `N/s`, `N/min`, `N/hour` or `N/day` into the emission interval.
+pub fn parse_rate(rate: &str) -> Option<Duration> {
+    let (count, unit) = rate.split_once('/')?;
+    let count: u32 = count.trim().parse().ok().filter(|c| *c > 0)?;
+    let period = match unit.trim() {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "m" | "min" | "minute" => Duration::from_secs(60),
+        "h" | "hour" => Duration::from_secs(3600),
+        "d" | "day" => Duration::from_secs(86_400),
+        _ => return None,
+    };
+    Some(period / count).filter(|d| !d.is_zero())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_into_intervals() {
+        assert_eq!(parse_rate("60/min"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_rate("10/s"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_rate("3000/min"), Some(Duration::from_millis(20)));
+        assert_eq!(parse_rate("24/day"), Some(Duration::from_secs(3600)));
+        for bad in ["", "60", "0/min", "-1/min", "x/min", "60/fortnight", "60/"] {
+            assert_eq!(parse_rate(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn retry_after_rounds_up_and_is_never_zero() {
+        let mut h = HeaderMap::new();
+        Decision::refused(5, Duration::from_millis(1), Duration::from_secs(1))
+            .write_headers(&mut h);
+        assert_eq!(h["retry-after"], "1");
+        Decision::refused(5, Duration::from_millis(2001), Duration::from_secs(1))
+            .write_headers(&mut h);
+        assert_eq!(h["retry-after"], "3");
+        Decision::refused(5, Duration::ZERO, Duration::from_secs(1)).write_headers(&mut h);
+        assert_eq!(h["retry-after"], "1");
+    }
+}
