@@ -71,10 +71,15 @@ impl Snapshot {
 
     /// Why this snapshot cannot serve every route yet (empty when ready).
     pub fn not_ready(&self) -> Vec<String> {
-        self.verifiers()
+        let mut reasons: Vec<String> = self
+            .verifiers()
             .filter(|v| !v.ready())
             .map(|v| format!("verifier `{}` has no keys yet (JWKS not loaded)", v.name))
-            .collect()
+            .collect();
+        if self.limits().any(|l| !l.ready()) {
+            reasons.push("the rate-limit Redis is not connected yet".to_owned());
+        }
+        reasons
     }
 
     /// The verifiers the routes use, each once.

@@ -50,52 +50,132 @@ async fn burst_then_one_per_interval_exactly() {
     // A long pause refills the burst, never more.
     tokio::time::advance(Duration::from_secs(3600)).await;
     let allowed = futures_util::future::join_all((0..12).map(|_| limit.check(""))).await;
-    assert_eq!(allowed.iter().filter(|d| d.as_ref().unwrap().allowed).count(), 10);
+    assert_eq!(
+        allowed
+            .iter()
+            .filter(|d| d.as_ref().unwrap().allowed)
+            .count(),
+        10
+    );
 }
 
 #[tokio::test]
 async fn header_keyed_limit_isolates_keys_and_sets_headers() {
     let up = upstream().await;
-    let gw = gateway(&limit_config(&up, "key = \"header:x-api-user\"\nrate = \"1/hour\"\nburst = 3", "")).await;
+    let gw = gateway(&limit_config(
+        &up,
+        "key = \"header:x-api-user\"\nrate = \"1/hour\"\nburst = 3",
+        "",
+    ))
+    .await;
     let c = client();
     for remaining in [2, 1, 0] {
-        let r = c.get(gw.url("/api/up/x")).header("x-api-user", "alice").send().await.unwrap();
+        let r = c
+            .get(gw.url("/api/up/x"))
+            .header("x-api-user", "alice")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["ratelimit-limit"], "3");
-        assert_eq!(r.headers()["ratelimit-remaining"], remaining.to_string().as_str());
+        assert_eq!(
+            r.headers()["ratelimit-remaining"],
+            remaining.to_string().as_str()
+        );
         assert!(r.headers().contains_key("ratelimit-reset"));
     }
-    let refused = c.get(gw.url("/api/up/x")).header("x-api-user", "alice").send().await.unwrap();
+    let refused = c
+        .get(gw.url("/api/up/x"))
+        .header("x-api-user", "alice")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 429);
-    let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((3599..=3600).contains(&retry), "Retry-After {retry}");
     assert_eq!(refused.headers()["ratelimit-remaining"], "0");
     assert_eq!(error_code(refused).await, "rate_limited");
-    assert_eq!(up.calls(), 3, "the upstream was called for a refused request");
+    assert_eq!(
+        up.calls(),
+        3,
+        "the upstream was called for a refused request"
+    );
     // Bob is not affected by Alice's exhaustion.
-    let r = c.get(gw.url("/api/up/x")).header("x-api-user", "bob").send().await.unwrap();
+    let r = c
+        .get(gw.url("/api/up/x"))
+        .header("x-api-user", "bob")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 
 #[tokio::test]
 async fn global_limit_is_shared_by_everyone() {
     let up = upstream().await;
-    let gw = gateway(&limit_config(&up, "key = \"global\"\nrate = \"1/hour\"\nburst = 2", "")).await;
+    let gw = gateway(&limit_config(
+        &up,
+        "key = \"global\"\nrate = \"1/hour\"\nburst = 2",
+        "",
+    ))
+    .await;
     let c = client();
-    assert_eq!(c.get(gw.url("/api/up/a")).header("x-api-user", "a").send().await.unwrap().status(), 200);
-    assert_eq!(c.get(gw.url("/api/up/b")).header("x-api-user", "b").send().await.unwrap().status(), 200);
-    assert_eq!(c.get(gw.url("/api/up/c")).send().await.unwrap().status(), 429);
+    assert_eq!(
+        c.get(gw.url("/api/up/a"))
+            .header("x-api-user", "a")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(gw.url("/api/up/b"))
+            .header("x-api-user", "b")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(gw.url("/api/up/c")).send().await.unwrap().status(),
+        429
+    );
 }
 
 #[tokio::test]
 async fn spoofed_forwarded_for_is_ignored_from_untrusted_peers() {
     let up = upstream().await;
-    let gw = gateway(&limit_config(&up, "key = \"ip\"\nrate = \"1/hour\"\nburst = 1", "")).await;
+    let gw = gateway(&limit_config(
+        &up,
+        "key = \"ip\"\nrate = \"1/hour\"\nburst = 1",
+        "",
+    ))
+    .await;
     let c = client();
-    let first = c.get(gw.url("/api/up/x")).header("x-forwarded-for", "1.1.1.1").send().await.unwrap();
+    let first = c
+        .get(gw.url("/api/up/x"))
+        .header("x-forwarded-for", "1.1.1.1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), 200);
-    let second = c.get(gw.url("/api/up/x")).header("x-forwarded-for", "2.2.2.2").send().await.unwrap();
-    assert_eq!(second.status(), 429, "a client picked its own key with X-Forwarded-For");
+    let second = c
+        .get(gw.url("/api/up/x"))
+        .header("x-forwarded-for", "2.2.2.2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        second.status(),
+        429,
+        "a client picked its own key with X-Forwarded-For"
+    );
 }
 
 #[tokio::test]
@@ -107,7 +187,11 @@ async fn forwarded_for_is_honoured_from_trusted_proxies() {
     ))
     .await;
     let c = client();
-    let send = |ip: &'static str| c.get(gw.url("/api/up/x")).header("x-forwarded-for", ip).send();
+    let send = |ip: &'static str| {
+        c.get(gw.url("/api/up/x"))
+            .header("x-forwarded-for", ip)
+            .send()
+    };
     assert_eq!(send("198.51.100.1").await.unwrap().status(), 200);
     assert_eq!(send("198.51.100.2").await.unwrap().status(), 200);
     assert_eq!(send("198.51.100.1").await.unwrap().status(), 429);
@@ -144,30 +228,52 @@ limits = {route_limits}
 "#,
         up.addr
     );
-    let snapshot =
-        portcullis::snapshot::Snapshot::build(portcullis::config::from_toml(&toml).unwrap(), &FakeSecrets(env)).unwrap();
+    let snapshot = portcullis::snapshot::Snapshot::build(
+        portcullis::config::from_toml(&toml).unwrap(),
+        &FakeSecrets(env),
+    )
+    .unwrap();
     gateway_from(snapshot).await
 }
 
 #[tokio::test]
 async fn per_user_limits_isolate_users() {
     let up = upstream().await;
-    let gw = jwt_gateway(&up, "[limits.per_user]\nkey = \"claim:sub\"\nrate = \"1/hour\"\nburst = 2", "[\"per_user\"]").await;
+    let gw = jwt_gateway(
+        &up,
+        "[limits.per_user]\nkey = \"claim:sub\"\nrate = \"1/hour\"\nburst = 2",
+        "[\"per_user\"]",
+    )
+    .await;
     let c = client();
     let send = |sub: &str| c.get(gw.url("/api/up/x")).bearer_auth(hs_token(sub)).send();
     assert_eq!(send("alice").await.unwrap().status(), 200);
     assert_eq!(send("alice").await.unwrap().status(), 200);
     assert_eq!(send("alice").await.unwrap().status(), 429);
-    assert_eq!(send("bob").await.unwrap().status(), 200, "user A's exhaustion affected user B");
+    assert_eq!(
+        send("bob").await.unwrap().status(),
+        200,
+        "user A's exhaustion affected user B"
+    );
 }
 
 #[tokio::test]
 async fn ip_limits_run_before_authentication() {
     let up = upstream().await;
-    let gw = jwt_gateway(&up, "[limits.by_ip]\nkey = \"ip\"\nrate = \"1/hour\"\nburst = 2", "[\"by_ip\"]").await;
+    let gw = jwt_gateway(
+        &up,
+        "[limits.by_ip]\nkey = \"ip\"\nrate = \"1/hour\"\nburst = 2",
+        "[\"by_ip\"]",
+    )
+    .await;
     let c = client();
     for want in [401, 401, 429] {
-        let r = c.get(gw.url("/api/up/x")).bearer_auth("not-a-token").send().await.unwrap();
+        let r = c
+            .get(gw.url("/api/up/x"))
+            .bearer_auth("not-a-token")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), want);
     }
     assert_eq!(up.calls(), 0);
@@ -176,20 +282,45 @@ async fn ip_limits_run_before_authentication() {
 #[test]
 fn config_errors_name_the_limit() {
     let route = |limits: &str, auth: &str| {
-        format!("[[routes]]\nname = \"r\"\npath = \"/r\"\nupstream = \"http://127.0.0.1:9\"\nauth = \"{auth}\"\nlimits = {limits}\n")
+        format!(
+            "[[routes]]\nname = \"r\"\npath = \"/r\"\nupstream = \"http://127.0.0.1:9\"\nauth = \"{auth}\"\nlimits = {limits}\n"
+        )
     };
     let cases = [
-        ("[limits.l]\nkey = \"ip\"\nrate = \"60/fortnight\"\n".to_owned() + &route("[\"l\"]", "none"), "limits.l.rate"),
-        ("[limits.l]\nkey = \"ip\"\nrate = \"0/min\"\n".to_owned() + &route("[\"l\"]", "none"), "limits.l.rate"),
-        ("[limits.l]\nkey = \"ip\"\nrate = \"1/min\"\nburst = 0\n".to_owned() + &route("[\"l\"]", "none"), "limits.l.burst"),
-        ("[limits.l]\nkey = \"cookie:x\"\nrate = \"1/min\"\n".to_owned() + &route("[\"l\"]", "none"), "limits.l.key"),
-        ("[limits.l]\nkey = \"claim:sub\"\nrate = \"1/min\"\n".to_owned() + &route("[\"l\"]", "none"), "keyed by a claim"),
+        (
+            "[limits.l]\nkey = \"ip\"\nrate = \"60/fortnight\"\n".to_owned()
+                + &route("[\"l\"]", "none"),
+            "limits.l.rate",
+        ),
+        (
+            "[limits.l]\nkey = \"ip\"\nrate = \"0/min\"\n".to_owned() + &route("[\"l\"]", "none"),
+            "limits.l.rate",
+        ),
+        (
+            "[limits.l]\nkey = \"ip\"\nrate = \"1/min\"\nburst = 0\n".to_owned()
+                + &route("[\"l\"]", "none"),
+            "limits.l.burst",
+        ),
+        (
+            "[limits.l]\nkey = \"cookie:x\"\nrate = \"1/min\"\n".to_owned()
+                + &route("[\"l\"]", "none"),
+            "limits.l.key",
+        ),
+        (
+            "[limits.l]\nkey = \"claim:sub\"\nrate = \"1/min\"\n".to_owned()
+                + &route("[\"l\"]", "none"),
+            "keyed by a claim",
+        ),
         (route("[\"missing\"]", "none"), "no limit named `missing`"),
-        ("[rate_limit]\nbackend = \"memcached://x\"\n".to_owned() + &route("[]", "none"), "rate_limit.backend"),
+        (
+            "[rate_limit]\nbackend = \"memcached://x\"\n".to_owned() + &route("[]", "none"),
+            "rate_limit.backend",
+        ),
     ];
     for (toml, expected) in cases {
         let config = portcullis::config::from_toml(&toml).unwrap();
-        let err = portcullis::snapshot::Snapshot::build(config, &FakeSecrets::standard()).unwrap_err();
+        let err =
+            portcullis::snapshot::Snapshot::build(config, &FakeSecrets::standard()).unwrap_err();
         assert!(err.to_string().contains(expected), "{expected}: {err}");
     }
 }
@@ -211,7 +342,15 @@ fn a_million_keys_stay_bounded() {
         limiter.check(&format!("attacker-{i}"));
     }
     let grown = rss_bytes().saturating_sub(before);
-    assert!(limiter.tracked_keys() <= 100_001, "{} keys tracked", limiter.tracked_keys());
-    println!("1,000,000 keys: {} tracked, RSS grew {} KiB", limiter.tracked_keys(), grown / 1024);
+    assert!(
+        limiter.tracked_keys() <= 100_001,
+        "{} keys tracked",
+        limiter.tracked_keys()
+    );
+    println!(
+        "1,000,000 keys: {} tracked, RSS grew {} KiB",
+        limiter.tracked_keys(),
+        grown / 1024
+    );
     assert!(grown < 64 << 20, "RSS grew by {} MiB", grown >> 20);
 }

@@ -143,6 +143,14 @@ impl Limit {
         }
     }
 
+    /// Whether the store can answer (Redis connected at least once).
+    pub fn ready(&self) -> bool {
+        match &self.store {
+            Store::Memory(_) => true,
+            Store::Redis(r) => r.connected(),
+        }
+    }
+
     /// The bucket key of a request; `None` for a claim the token lacks.
     pub fn key_of(
         &self,
