@@ -29,9 +29,9 @@ limits = ["l"]
 
 #[tokio::test(start_paused = true)]
 async fn burst_then_one_per_interval_exactly() {
-    let snapshot = snapshot(concat!(
-        "[limits.l]\nkey = \"global\"\nrate = \"60/min\"\nburst = 10\n[[routes]]\nname = \"r\"\npath = \"/r\"\nupstream = \"http://127.0.0.1:9\"\nauth = \"none\"\nlimits = [\"l\"]\n"
-    ));
+    let snapshot = snapshot(
+        "[limits.l]\nkey = \"global\"\nrate = \"60/min\"\nburst = 10\n[[routes]]\nname = \"r\"\npath = \"/r\"\nupstream = \"http://127.0.0.1:9\"\nauth = \"none\"\nlimits = [\"l\"]\n",
+    );
     let limit = snapshot.limits().next().unwrap().clone();
     for i in 0..10 {
         let d = limit.check("").await.unwrap();
