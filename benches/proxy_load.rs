@@ -47,7 +47,8 @@ async fn run(measure: Duration) {
     // The same gateway process, on a route that verifies an RS256 JWT
     // (one token, so after the first request it is a cache hit).
     let jwt = portcullis.jwt_route();
-    let mut proxies = vec![portcullis, jwt];
+    let limited = portcullis.limited_route();
+    let mut proxies = vec![portcullis, jwt, limited];
     // nginx, when installed, as a same-run anchor: a plain reverse proxy
     // with the same header injection, one worker, buffered access log.
     if let Some(nginx) = ProxyProcess::nginx(upstream, dir.path()) {
@@ -163,6 +164,24 @@ upstream = "http://{upstream}/v1"
 auth = "none"
 inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
 
+[limits.per_ip]
+key = "ip"
+rate = "1000000/s"
+burst = 1000000
+
+[limits.org]
+key = "global"
+rate = "1000000/s"
+burst = 1000000
+
+[[routes]]
+name = "limited"
+path = "/api/limited"
+upstream = "http://{upstream}/v1"
+auth = "none"
+limits = ["per_ip", "org"]
+inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
+
 [auth.bench]
 issuer = "bench"
 audience = ["bench"]
@@ -215,6 +234,17 @@ inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
             pid,
             addr,
         })
+    }
+
+    fn limited_route(&self) -> Self {
+        Self {
+            name: "via portcullis (+2 limits +inject)",
+            path: "/api/limited/chat",
+            bearer: None,
+            child: None,
+            pid: self.pid,
+            addr: self.addr,
+        }
     }
 
     fn jwt_route(&self) -> Self {
