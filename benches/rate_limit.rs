@@ -27,11 +27,18 @@ auth = "none"
 limits = ["l"]
 "#
     );
-    Snapshot::build(config::from_toml(&toml).expect("toml"), &config::SystemSecrets::default()).expect("snapshot")
+    Snapshot::build(
+        config::from_toml(&toml).expect("toml"),
+        &config::SystemSecrets::default(),
+    )
+    .expect("snapshot")
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     println!("portcullis rate_limit");
     let memory = snapshot("memory");
     let limit = memory.limits().next().expect("limit").clone();
@@ -45,16 +52,41 @@ fn main() {
         let hot = start.elapsed();
         let start = Instant::now();
         for i in 0..n {
-            assert!(limit.check(&keys[i % keys.len()]).await.expect("check").allowed);
+            assert!(
+                limit
+                    .check(&keys[i % keys.len()])
+                    .await
+                    .expect("check")
+                    .allowed
+            );
         }
         (hot, start.elapsed())
     });
-    println!("memory, one key:        {:>8.0} ns/check", hot.as_nanos() as f64 / n as f64);
-    println!("memory, 100k keys:      {:>8.0} ns/check", spread.as_nanos() as f64 / n as f64);
+    println!(
+        "memory, one key:        {:>8.0} ns/check",
+        hot.as_nanos() as f64 / n as f64
+    );
+    println!(
+        "memory, 100k keys:      {:>8.0} ns/check",
+        spread.as_nanos() as f64 / n as f64
+    );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
     let Ok(mut redis) = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(Stdio::null())
         .spawn()
     else {
@@ -76,7 +108,13 @@ fn main() {
         let n = 20_000;
         let start = Instant::now();
         for i in 0..n {
-            assert!(limit.check(&keys[i % keys.len()]).await.expect("check").allowed);
+            assert!(
+                limit
+                    .check(&keys[i % keys.len()])
+                    .await
+                    .expect("check")
+                    .allowed
+            );
         }
         let elapsed = start.elapsed();
         let calls = script_calls(&url).await - calls_before;
@@ -93,10 +131,24 @@ fn main() {
 /// EVAL + EVALSHA calls so far, from INFO commandstats.
 async fn script_calls(url: &str) -> u64 {
     let client = redis::Client::open(url).expect("client");
-    let mut con = client.get_multiplexed_async_connection().await.expect("connect");
-    let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut con).await.expect("info");
+    let mut con = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut con)
+        .await
+        .expect("info");
     info.lines()
         .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
-        .filter_map(|l| l.split("calls=").nth(1)?.split(',').next()?.parse::<u64>().ok())
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
         .sum()
 }

@@ -179,14 +179,34 @@ async fn run(arg: ConfigArg) -> ExitCode {
         .map(|r| format!("{} -> {}", r.path, r.name))
         .collect();
     tracing::info!(addr = %listener.local_addr().unwrap_or(addr), workers, ?routes, "portcullis listening");
+    let admin_addr = snapshot.config.server.admin_listen;
     let gateway = Gateway::new(snapshot);
+    if let Some(admin_addr) = admin_addr {
+        match tokio::net::TcpListener::bind(admin_addr).await {
+            Ok(admin) => {
+                tracing::info!(addr = %admin.local_addr().unwrap_or(admin_addr), "admin listening (/healthz, /readyz)");
+                let app = crate::observability::admin::app(gateway.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(admin, app).await {
+                        tracing::error!(error = %e, "admin listener failed");
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::error!(addr = %admin_addr, error = %e, "cannot bind the admin address");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let gateway_for_shutdown = gateway.clone();
     let mut serving = tokio::task::spawn_blocking(move || {
         crate::server::run_workers(listener, gateway, workers, stopped)
     });
     let result = tokio::select! {
         result = &mut serving => result,
         () = crate::server::shutdown_signal() => {
+            gateway_for_shutdown.begin_shutdown();
             let _ = stop.send(true);
             serving.await
         }

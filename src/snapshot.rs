@@ -109,6 +109,7 @@ fn unique<'a, T>(items: impl Iterator<Item = &'a Arc<T>>) -> std::vec::IntoIter<
 pub struct Gateway {
     current: Arc<ArcSwap<Snapshot>>,
     worker: usize,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Gateway {
@@ -119,6 +120,7 @@ impl Gateway {
         Self {
             current: Arc::new(ArcSwap::from_pointee(snapshot)),
             worker: 0,
+            stopping: Arc::default(),
         }
     }
 
@@ -127,7 +129,22 @@ impl Gateway {
         Self {
             current: Arc::clone(&self.current),
             worker: index,
+            stopping: Arc::clone(&self.stopping),
         }
+    }
+
+    /// Marks the gateway as shutting down: `/readyz` answers 503 from now on.
+    pub fn begin_shutdown(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Why the gateway should not receive traffic now (empty when ready).
+    pub fn not_ready(&self) -> Vec<String> {
+        if self.stopping.load(std::sync::atomic::Ordering::Acquire) {
+            return vec!["shutting down".to_owned()];
+        }
+        self.snapshot().not_ready()
     }
 
     /// The index of the worker thread this handle belongs to.

@@ -552,3 +552,68 @@ async fn token_command_mints_a_token_the_gateway_accepts() {
     assert!(!out.status.success());
     assert!(text(&out).contains("no verifier named `nope`"));
 }
+
+/// The admin listener of a real process: /healthz is 200; /readyz is 503
+/// and names the verifier while its JWKS is unreachable.
+#[tokio::test]
+async fn admin_endpoints_report_health_and_readiness() {
+    let free = |_: ()| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    };
+    let admin = free(());
+    let dead_idp = free(());
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "proxy.toml",
+        &format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "{admin}"
+[auth.idp]
+issuer = "https://issuer.test/"
+audience = ["api"]
+jwks_url = "http://{dead_idp}/jwks.json"
+algorithms = ["RS256"]
+[[routes]]
+name = "private"
+path = "/api/private"
+upstream = "http://127.0.0.1:9"
+auth = "idp"
+"#
+        ),
+    );
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .env_clear()
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let c = client();
+    let mut health = None;
+    for _ in 0..100 {
+        if let Ok(r) = c.get(format!("http://{admin}/healthz")).send().await {
+            health = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ready = c.get(format!("http://{admin}/readyz")).send().await;
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let status = child.wait().unwrap();
+    assert_eq!(health, Some(reqwest::StatusCode::OK));
+    let ready = ready.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body = ready.text().await.unwrap();
+    assert!(body.contains("`idp`"), "{body}");
+    assert!(status.success(), "{status:?}");
+}

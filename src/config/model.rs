@@ -49,6 +49,10 @@ pub struct ServerConfig {
     /// Default wait for an upstream's response headers (and idle gaps while streaming).
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// Admin listener for `/healthz` and `/readyz`; off unless set. Bind it
+    /// to loopback or a pod-internal port.
+    #[serde(default)]
+    pub admin_listen: Option<SocketAddr>,
     /// Worker threads, each with its own event loop and upstream connection
     /// pool; default: one per CPU. Changing it needs a restart.
     #[serde(default)]
@@ -72,6 +76,7 @@ impl Default for ServerConfig {
             max_body: default_max_body(),
             timeout: default_timeout(),
             workers: None,
+            admin_listen: None,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Logs (and, later, metrics): tracing setup and the access log.
+//! Logs, the access log, and the admin endpoints (health, readiness).
 
 pub mod access_log;
+pub mod admin;
 pub mod log_writer;
 pub mod logging;
