@@ -21,6 +21,7 @@
 //! - [`auth`]: JWT verifiers, JWKS, token sources, CSRF, claim rules.
 //! - [`rate_limit`]: named limits (GCRA), memory and Redis stores.
 //! - [`proxy`]: upstream client, path safety, header hygiene, streaming bodies.
+//! - [`task`]: background tasks that die with their owner.
 //! - [`error`]: the one error type and its JSON response.
 //! - [`observability`]: tracing setup, access log.
 //!
@@ -45,3 +46,4 @@ pub mod rate_limit;
 pub mod routing;
 pub mod server;
 pub mod snapshot;
+pub mod task;

@@ -11,6 +11,7 @@ use arc_swap::ArcSwapOption;
 use url::Url;
 
 use super::keys::KeySet;
+use crate::task::OwnedTask;
 
 const MIN_REFRESH: Duration = Duration::from_secs(60);
 const MAX_REFRESH: Duration = Duration::from_secs(24 * 3600);
@@ -31,7 +32,7 @@ pub struct JwksTiming {
 #[derive(Debug)]
 pub struct Jwks {
     inner: Arc<Inner>,
-    task: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+    task: OwnedTask,
 }
 
 #[derive(Debug)]
@@ -64,24 +65,15 @@ impl Jwks {
                 refetch: tokio::sync::Mutex::new(None),
                 fetches: AtomicU64::new(0),
             }),
-            task: std::sync::Mutex::new(None),
+            task: OwnedTask::default(),
         })
     }
 
     /// Starts the background fetch/refresh loop on the current runtime
     /// (once; later calls do nothing). Without a runtime, nothing starts.
     pub fn start(&self) {
-        let Ok(mut task) = self.task.lock() else {
-            return;
-        };
-        if task.is_some() {
-            return;
-        }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let inner = Arc::clone(&self.inner);
-        *task = Some(handle.spawn(refresh_loop(inner)).abort_handle());
+        self.task.start_once(move || refresh_loop(inner));
     }
 
     /// The current keys, if any have been fetched.
@@ -105,16 +97,6 @@ impl Jwks {
         *last = Some(Instant::now());
         if let Err(e) = self.inner.fetch().await {
             tracing::warn!(verifier = %self.inner.verifier, error = %e, "JWKS refetch for an unknown kid failed; keeping the last keys");
-        }
-    }
-}
-
-impl Drop for Jwks {
-    fn drop(&mut self) {
-        if let Ok(mut task) = self.task.lock()
-            && let Some(task) = task.take()
-        {
-            task.abort();
         }
     }
 }

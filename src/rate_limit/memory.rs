@@ -17,6 +17,7 @@ use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
 use super::Decision;
+use crate::task::OwnedTask;
 
 const HOUSEKEEPING: Duration = Duration::from_secs(10);
 const OVERFLOW_KEY: &str = "\u{0}overflow";
@@ -53,7 +54,7 @@ pub struct MemoryLimiter {
     max_keys: usize,
     burst: u32,
     interval: Duration,
-    task: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+    task: OwnedTask,
 }
 
 impl MemoryLimiter {
@@ -69,35 +70,22 @@ impl MemoryLimiter {
             max_keys: max_keys.max(1),
             burst,
             interval,
-            task: std::sync::Mutex::new(None),
+            task: OwnedTask::default(),
         })
     }
 
     /// Starts the eviction task on the current runtime (once).
     pub fn start(&self) {
-        let Ok(mut task) = self.task.lock() else {
-            return;
-        };
-        if task.is_some() {
-            return;
-        }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let limiter = Arc::downgrade(&self.limiter);
-        *task = Some(
-            handle
-                .spawn(async move {
-                    loop {
-                        tokio::time::sleep(HOUSEKEEPING).await;
-                        let Some(limiter) = limiter.upgrade() else {
-                            return;
-                        };
-                        evict(&limiter);
-                    }
-                })
-                .abort_handle(),
-        );
+        self.task.start_once(move || async move {
+            loop {
+                tokio::time::sleep(HOUSEKEEPING).await;
+                let Some(limiter) = limiter.upgrade() else {
+                    return;
+                };
+                evict(&limiter);
+            }
+        });
     }
 
     /// Evicts idle keys now (the housekeeping task does this every 10 s).
@@ -134,14 +122,4 @@ impl MemoryLimiter {
 fn evict(limiter: &Keyed) {
     limiter.retain_recent();
     limiter.shrink_to_fit();
-}
-
-impl Drop for MemoryLimiter {
-    fn drop(&mut self) {
-        if let Ok(mut task) = self.task.lock()
-            && let Some(task) = task.take()
-        {
-            task.abort();
-        }
-    }
 }

@@ -14,6 +14,7 @@ use redis::aio::ConnectionManager;
 use sha2::{Digest, Sha256};
 
 use super::Decision;
+use crate::task::OwnedTask;
 
 const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -42,7 +43,7 @@ pub struct RedisBackend {
     client: redis::Client,
     manager: Arc<ArcSwapOption<ConnectionManager>>,
     script: redis::Script,
-    task: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+    task: OwnedTask,
 }
 
 /// Redis could not answer.
@@ -57,45 +58,32 @@ impl RedisBackend {
             client: redis::Client::open(url)?,
             manager: Arc::new(ArcSwapOption::empty()),
             script: redis::Script::new(GCRA),
-            task: std::sync::Mutex::new(None),
+            task: OwnedTask::default(),
         })
     }
 
     /// Connects in the background on the current runtime, retrying each second.
     pub fn start(&self) {
-        let Ok(mut task) = self.task.lock() else {
-            return;
-        };
-        if task.is_some() {
-            return;
-        }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let client = self.client.clone();
         let slot = Arc::clone(&self.manager);
-        *task = Some(
-            handle
-                .spawn(async move {
-                    loop {
-                        let config = redis::aio::ConnectionManagerConfig::new()
-                            .set_connection_timeout(Some(Duration::from_secs(2)))
-                            .set_response_timeout(Some(CHECK_TIMEOUT));
-                        match ConnectionManager::new_with_config(client.clone(), config).await {
-                            Ok(manager) => {
-                                tracing::info!("rate-limit backend connected to Redis");
-                                slot.store(Some(Arc::new(manager)));
-                                return;
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %e, "cannot connect to the rate-limit Redis; retrying in 1s");
-                                tokio::time::sleep(Duration::from_secs(1)).await;
-                            }
-                        }
+        self.task.start_once(move || async move {
+            loop {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(2)))
+                    .set_response_timeout(Some(CHECK_TIMEOUT));
+                match ConnectionManager::new_with_config(client.clone(), config).await {
+                    Ok(manager) => {
+                        tracing::info!("rate-limit backend connected to Redis");
+                        slot.store(Some(Arc::new(manager)));
+                        return;
                     }
-                })
-                .abort_handle(),
-        );
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot connect to the rate-limit Redis; retrying in 1s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
     }
 
     /// Whether the first connection has been made.
@@ -132,16 +120,6 @@ impl RedisBackend {
                 interval,
             ),
         })
-    }
-}
-
-impl Drop for RedisBackend {
-    fn drop(&mut self) {
-        if let Ok(mut task) = self.task.lock()
-            && let Some(task) = task.take()
-        {
-            task.abort();
-        }
     }
 }
 
