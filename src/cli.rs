@@ -180,6 +180,7 @@ async fn run(arg: ConfigArg) -> ExitCode {
         .collect();
     tracing::info!(addr = %listener.local_addr().unwrap_or(addr), workers, ?routes, "portcullis listening");
     let admin_addr = snapshot.config.server.admin_listen;
+    let grace = snapshot.config.server.shutdown_grace;
     let gateway = Gateway::new(snapshot);
     if let Some(admin_addr) = admin_addr {
         match tokio::net::TcpListener::bind(admin_addr).await {
@@ -208,7 +209,13 @@ async fn run(arg: ConfigArg) -> ExitCode {
         () = crate::server::shutdown_signal() => {
             gateway_for_shutdown.begin_shutdown();
             let _ = stop.send(true);
-            serving.await
+            match tokio::time::timeout(grace, &mut serving).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!(?grace, "shutdown grace expired; closing the remaining connections");
+                    Ok(Ok(()))
+                }
+            }
         }
     };
     match result {

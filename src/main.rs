@@ -26,7 +26,9 @@ fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(portcullis::cli::main(cli));
-    // Stop the runtime before the log guard flushes the last lines.
-    drop(runtime);
+    // Stop the runtime before the log guard flushes the last lines. Worker
+    // threads still holding connections past the shutdown grace are not
+    // waited for: they end with the process.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     code
 }

@@ -66,6 +66,9 @@ pub fn run_workers(
             })?;
         threads.push(thread);
     }
+    // Only the workers hold the socket now: when they stop accepting, the
+    // kernel refuses new connections.
+    drop(listener);
     let mut result = Ok(());
     for thread in threads {
         let outcome = thread

@@ -49,6 +49,10 @@ pub struct ServerConfig {
     /// Default wait for an upstream's response headers (and idle gaps while streaming).
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// How long in-flight requests (long streams included) may run after
+    /// SIGTERM / Ctrl-C before the remaining connections are closed.
+    #[serde(default = "default_grace", with = "humantime_serde")]
+    pub shutdown_grace: Duration,
     /// Admin listener for `/healthz` and `/readyz`; off unless set. Bind it
     /// to loopback or a pod-internal port.
     #[serde(default)]
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
             timeout: default_timeout(),
             workers: None,
             admin_listen: None,
+            shutdown_grace: default_grace(),
         }
     }
 }
@@ -87,6 +92,10 @@ fn default_listen() -> SocketAddr {
 
 fn default_max_body() -> ByteSize {
     ByteSize::mib(1)
+}
+
+fn default_grace() -> Duration {
+    Duration::from_secs(30)
 }
 
 fn default_timeout() -> Duration {

@@ -25,6 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 pub mod idp;
+pub mod process;
 
 /// Secret values the tests' configs may reference; fake, never the process env.
 pub struct FakeSecrets(pub HashMap<String, String>);

@@ -1,0 +1,69 @@
+//! The process lifecycle with a real binary and real signals: graceful
+//! shutdown lets in-flight streams finish, and the grace is bounded.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::process::GatewayProcess;
+use common::*;
+use futures_util::StreamExt;
+
+fn config(dir: &std::path::Path, up: &Upstream, extra_server: &str) -> std::path::PathBuf {
+    let path = dir.join("proxy.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n{extra_server}\n[[routes]]\nname = \"up\"\npath = \"/api/up\"\nupstream = \"http://{}/base\"\nauth = \"none\"\ntimeout = \"10s\"\n",
+            up.addr
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_sse_stream_finish_then_exits_0() {
+    let up = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = GatewayProcess::start(&config(dir.path(), &up, ""), &[]);
+    let response = client().get(gw.url("/api/up/sse")).send().await.unwrap();
+    let mut stream = response.bytes_stream();
+    let first = stream.next().await.unwrap().unwrap();
+    assert!(first.starts_with(b"data: event 0"));
+    gw.signal("TERM");
+    gw.wait_for_log("shutdown signal received", Duration::from_secs(5));
+    // New connections are refused while the stream drains.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        std::net::TcpStream::connect(&gw.addr).is_err(),
+        "still accepting after SIGTERM"
+    );
+    let mut rest = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        rest.extend_from_slice(&chunk.expect("the in-flight stream was cut"));
+    }
+    let rest = String::from_utf8(rest).unwrap();
+    assert!(rest.contains("data: event 4"), "{rest}");
+    assert!(gw.wait_exit(Duration::from_secs(5)), "exit code was not 0");
+}
+
+#[tokio::test]
+async fn shutdown_grace_bounds_the_wait() {
+    let up = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = GatewayProcess::start(&config(dir.path(), &up, "shutdown_grace = \"300ms\""), &[]);
+    // A stream that stalls for 5 s after its first chunk.
+    let response = client().get(gw.url("/api/up/stall")).send().await.unwrap();
+    let mut stream = response.bytes_stream();
+    let _ = stream.next().await.unwrap().unwrap();
+    let signalled = Instant::now();
+    gw.signal("TERM");
+    assert!(gw.wait_exit(Duration::from_secs(4)), "exit code was not 0");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "waited {:?}",
+        signalled.elapsed()
+    );
+    assert!(gw.all_logs().contains("shutdown grace expired"));
+}
