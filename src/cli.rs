@@ -181,6 +181,7 @@ async fn run(arg: ConfigArg) -> ExitCode {
     tracing::info!(addr = %listener.local_addr().unwrap_or(addr), workers, ?routes, "portcullis listening");
     let admin_addr = snapshot.config.server.admin_listen;
     let grace = snapshot.config.server.shutdown_grace;
+    let watch_config = snapshot.config.server.watch_config;
     let gateway = Gateway::new(snapshot);
     if let Some(admin_addr) = admin_addr {
         match tokio::net::TcpListener::bind(admin_addr).await {
@@ -199,6 +200,11 @@ async fn run(arg: ConfigArg) -> ExitCode {
             }
         }
     }
+    tokio::spawn(crate::reload::run(
+        gateway.clone(),
+        arg.config.clone(),
+        watch_config,
+    ));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let gateway_for_shutdown = gateway.clone();
     let mut serving = tokio::task::spawn_blocking(move || {

@@ -13,6 +13,7 @@
 //!   `${file:..}`), validation (every problem with its key and a fix).
 //! - [`snapshot`]: everything built from one config generation (route table,
 //!   resolved secrets, HTTP client), shared as `Arc` and swappable.
+//! - [`reload`]: hot reload (SIGHUP, file watch): load -> validate -> build -> swap.
 //! - [`server`]: serve an already-bound listener, graceful shutdown.
 //! - [`app`]: the middleware stack of the main listener, in one place.
 //! - [`gateway`]: the request path, phase by phase (see there).
@@ -43,6 +44,7 @@ pub mod gateway;
 pub mod observability;
 pub mod proxy;
 pub mod rate_limit;
+pub mod reload;
 pub mod routing;
 pub mod server;
 pub mod snapshot;

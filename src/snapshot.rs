@@ -8,6 +8,8 @@ use arc_swap::ArcSwap;
 use ipnet::IpNet;
 
 use crate::auth::Verifier;
+use crate::config::model::VerifierConfig;
+use crate::config::validate;
 use crate::config::{Config, ConfigError, SecretSource};
 use crate::rate_limit::Limit;
 use crate::routing::RouteTable;
@@ -40,8 +42,25 @@ pub enum SnapshotError {
 impl Snapshot {
     /// Validates `config`, resolves its secrets and builds the runtime parts.
     pub fn build(config: Config, secrets: &dyn SecretSource) -> Result<Self, SnapshotError> {
-        let routes =
-            crate::config::validate::routes(&config, secrets).map_err(ConfigError::Invalid)?;
+        Self::build_with(config, secrets, &validate::Fresh)
+    }
+
+    /// Like [`Snapshot::build`], keeping what `previous` can lend: JWKS
+    /// verifiers and rate limits whose definitions did not change.
+    pub fn rebuild(
+        config: Config,
+        secrets: &dyn SecretSource,
+        previous: &Snapshot,
+    ) -> Result<Self, SnapshotError> {
+        Self::build_with(config, secrets, previous)
+    }
+
+    fn build_with(
+        config: Config,
+        secrets: &dyn SecretSource,
+        reuse: &dyn validate::Reuse,
+    ) -> Result<Self, SnapshotError> {
+        let routes = validate::routes(&config, secrets, reuse).map_err(ConfigError::Invalid)?;
         let clients = (0..config.server.workers())
             .map(|_| crate::proxy::client())
             .collect::<Result<_, _>>()
@@ -90,6 +109,21 @@ impl Snapshot {
     /// The upstream client of worker `worker`.
     pub fn client(&self, worker: usize) -> &reqwest::Client {
         &self.clients[worker % self.clients.len()]
+    }
+}
+
+impl validate::Reuse for Snapshot {
+    fn verifier(&self, name: &str, config: &VerifierConfig) -> Option<Arc<Verifier>> {
+        (self.config.auth.get(name) == Some(config))
+            .then(|| self.verifiers().find(|v| &*v.name == name).cloned())
+            .flatten()
+    }
+
+    fn limit(&self, name: &str, config: &Config) -> Option<Arc<Limit>> {
+        let same = self.config.rate_limit == config.rate_limit
+            && self.config.limits.get(name) == config.limits.get(name);
+        same.then(|| self.limits().find(|l| &*l.name == name).cloned())
+            .flatten()
     }
 }
 

@@ -13,7 +13,14 @@ use crate::rate_limit::redis::RedisBackend;
 use crate::rate_limit::{Limit, LimitKey, Store, parse_rate};
 
 /// Builds every limit, recording problems; broken ones are left out.
-pub fn build(config: &Config, problems: &mut Vec<Problem>) -> BTreeMap<String, Arc<Limit>> {
+///
+/// `reuse` offers the previous generation's limit when its definition and
+/// `[rate_limit]` are unchanged, so counters survive a reload.
+pub fn build(
+    config: &Config,
+    problems: &mut Vec<Problem>,
+    reuse: &dyn Fn(&str) -> Option<Arc<Limit>>,
+) -> BTreeMap<String, Arc<Limit>> {
     let settings = &config.rate_limit;
     let redis = match settings.backend.as_str() {
         "memory" => None,
@@ -42,6 +49,10 @@ pub fn build(config: &Config, problems: &mut Vec<Problem>) -> BTreeMap<String, A
     }
     let mut out = BTreeMap::new();
     for (name, lc) in &config.limits {
+        if let Some(previous) = reuse(name) {
+            out.insert(name.clone(), previous);
+            continue;
+        }
         let at = |field: &str| format!("limits.{name}.{field}");
         let before = problems.len();
         if !name

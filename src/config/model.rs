@@ -49,6 +49,9 @@ pub struct ServerConfig {
     /// Default wait for an upstream's response headers (and idle gaps while streaming).
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// Reload when the config file changes (SIGHUP always reloads).
+    #[serde(default = "default_true")]
+    pub watch_config: bool,
     /// How long in-flight requests (long streams included) may run after
     /// SIGTERM / Ctrl-C before the remaining connections are closed.
     #[serde(default = "default_grace", with = "humantime_serde")]
@@ -82,6 +85,7 @@ impl Default for ServerConfig {
             workers: None,
             admin_listen: None,
             shutdown_grace: default_grace(),
+            watch_config: true,
         }
     }
 }
@@ -92,6 +96,10 @@ fn default_listen() -> SocketAddr {
 
 fn default_max_body() -> ByteSize {
     ByteSize::mib(1)
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_grace() -> Duration {
@@ -154,7 +162,7 @@ pub struct RouteConfig {
 }
 
 /// `[rate_limit]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// `"memory"` (per process) or a `redis://` URL shared by replicas.
@@ -215,7 +223,7 @@ fn default_burst() -> u32 {
 }
 
 /// `[auth.NAME]`: how to verify a JWT.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifierConfig {
     /// Required `iss`.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
-use super::model::{Config, HeaderFilterConfig, RouteConfig};
+use super::model::{Config, HeaderFilterConfig, RouteConfig, VerifierConfig};
 use super::secret::{self, Secret, SecretSource};
 use crate::auth::Verifier;
 use crate::proxy::headers;
@@ -34,8 +34,32 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Verifiers and limits of the previous generation that a reload may keep.
+pub trait Reuse {
+    /// The verifier named `name`, if its definition was `config`.
+    fn verifier(&self, name: &str, config: &VerifierConfig) -> Option<Arc<Verifier>>;
+    /// The limit named `name`, if its definition and `[rate_limit]` match `config`.
+    fn limit(&self, name: &str, config: &Config) -> Option<Arc<Limit>>;
+}
+
+/// Nothing to reuse (first start, `check`).
+pub struct Fresh;
+
+impl Reuse for Fresh {
+    fn verifier(&self, _: &str, _: &VerifierConfig) -> Option<Arc<Verifier>> {
+        None
+    }
+    fn limit(&self, _: &str, _: &Config) -> Option<Arc<Limit>> {
+        None
+    }
+}
+
 /// Checks `config` and builds its routes, or returns every problem found.
-pub fn routes(config: &Config, secrets: &dyn SecretSource) -> Result<Vec<Route>, Vec<Problem>> {
+pub fn routes(
+    config: &Config,
+    secrets: &dyn SecretSource,
+    reuse: &dyn Reuse,
+) -> Result<Vec<Route>, Vec<Problem>> {
     let mut problems = Vec::new();
     let server = &config.server;
     if server.max_body.as_u64() == 0 {
@@ -57,8 +81,10 @@ pub fn routes(config: &Config, secrets: &dyn SecretSource) -> Result<Vec<Route>,
         ));
     }
 
-    let verifiers = super::verifiers::build(&config.auth, secrets, &mut problems);
-    let limits = super::limits::build(config, &mut problems);
+    let verifiers = super::verifiers::build(&config.auth, secrets, &mut problems, &|name, vc| {
+        reuse.verifier(name, vc)
+    });
+    let limits = super::limits::build(config, &mut problems, &|name| reuse.limit(name, config));
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut paths: HashMap<&str, usize> = HashMap::new();
     let mut routes = Vec::with_capacity(config.routes.len());

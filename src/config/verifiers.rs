@@ -23,13 +23,25 @@ use crate::auth::token::Sources;
 use crate::auth::verifier::{KeySource, Verifier};
 
 /// Builds every verifier, recording problems; broken ones are left out.
+///
+/// `reuse` offers the previous generation's verifier of the same name and
+/// definition: JWKS verifiers are kept across a reload (their keys, cache
+/// and refresh task stay, so a reload never makes them unready). Secret and
+/// PEM verifiers are rebuilt, so a rotated `${file:..}` takes effect.
 pub fn build(
     configs: &BTreeMap<String, VerifierConfig>,
     secrets: &dyn SecretSource,
     problems: &mut Vec<Problem>,
+    reuse: &dyn Fn(&str, &VerifierConfig) -> Option<Arc<Verifier>>,
 ) -> BTreeMap<String, Arc<Verifier>> {
     let mut out = BTreeMap::new();
     for (name, config) in configs {
+        if config.jwks_url.is_some()
+            && let Some(previous) = reuse(name, config)
+        {
+            out.insert(name.clone(), previous);
+            continue;
+        }
         let mut check = Check {
             key: format!("auth.{name}"),
             problems,
