@@ -186,8 +186,12 @@ async fn run(arg: ConfigArg) -> ExitCode {
     if let Some(admin_addr) = admin_addr {
         match tokio::net::TcpListener::bind(admin_addr).await {
             Ok(admin) => {
-                tracing::info!(addr = %admin.local_addr().unwrap_or(admin_addr), "admin listening (/healthz, /readyz)");
-                let app = crate::observability::admin::app(gateway.clone());
+                tracing::info!(addr = %admin.local_addr().unwrap_or(admin_addr), "admin listening (/metrics, /healthz, /readyz)");
+                let metrics = crate::observability::metrics::install();
+                if let Some(handle) = metrics.clone() {
+                    tokio::spawn(crate::observability::metrics::upkeep(handle));
+                }
+                let app = crate::observability::admin::app(gateway.clone(), metrics);
                 tokio::spawn(async move {
                     if let Err(e) = axum::serve(admin, app).await {
                         tracing::error!(error = %e, "admin listener failed");

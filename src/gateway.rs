@@ -22,6 +22,7 @@ use crate::auth;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::observability::access_log::{AccessRecord, LoggedBody};
+use crate::observability::metrics;
 use crate::proxy::{self, headers::REQUEST_ID, path};
 use crate::rate_limit::Decision;
 use crate::routing::Route;
@@ -31,6 +32,7 @@ use crate::snapshot::{Gateway, Snapshot};
 pub async fn handle(State(gateway): State<Gateway>, request: Request<Body>) -> Response<Body> {
     // One snapshot for the whole request, even if a reload swaps it meanwhile.
     let snapshot = gateway.snapshot();
+    metrics::request_started();
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -108,6 +110,7 @@ async fn serve(
                 Ok(authenticated) => Some(authenticated),
                 Err(e) => {
                     tracing::info!(route = %route.name, verifier = %verifier.name, reason = e.code(), detail = %e, "request not authenticated");
+                    metrics::auth_failure(&route.name, e.code());
                     return Err(e.into());
                 }
             }
@@ -152,6 +155,7 @@ async fn enforce_limits(
             .map_err(|_| GatewayError::RateLimitUnavailable)?;
         if !decision.allowed {
             tracing::info!(route = %route.name, limit = %limit.name, "rate limited");
+            metrics::rate_limited(&limit.name);
             return Err(GatewayError::RateLimited {
                 limit: Arc::clone(&limit.name),
                 decision,

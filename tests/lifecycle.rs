@@ -67,3 +67,71 @@ async fn shutdown_grace_bounds_the_wait() {
     );
     assert!(gw.all_logs().contains("shutdown grace expired"));
 }
+
+#[tokio::test]
+async fn metrics_are_labelled_by_route_and_limit_never_by_path() {
+    let up = upstream().await;
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("proxy.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"{admin}\"\n[limits.tight]\nkey = \"global\"\nrate = \"1/hour\"\nburst = 1\n[[routes]]\nname = \"up\"\npath = \"/api/up\"\nupstream = \"http://{}/base\"\nauth = \"none\"\nlimits = [\"tight\"]\n",
+            up.addr
+        ),
+    )
+    .unwrap();
+    let gw = GatewayProcess::start(&path, &[]);
+    let c = client();
+    assert_eq!(
+        c.get(gw.url("/api/up/user-42-secret-path"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(gw.url("/api/up/user-42-secret-path"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    assert_eq!(
+        c.get(gw.url("/nowhere/user-43"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let metrics = c
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        r#"portcullis_requests_total{route="up",method="GET",status_class="2xx"} 1"#,
+        r#"portcullis_requests_total{route="up",method="GET",status_class="4xx"} 1"#,
+        r#"portcullis_requests_total{route="-",method="GET",status_class="4xx"} 1"#,
+        r#"portcullis_rate_limited_total{limit="tight"} 1"#,
+        "portcullis_request_duration_seconds_bucket",
+        "portcullis_upstream_duration_seconds_bucket",
+        "portcullis_requests_in_flight",
+    ] {
+        assert!(metrics.contains(expected), "missing {expected}:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("user-42") && !metrics.contains("user-43"),
+        "a raw path became a label"
+    );
+}

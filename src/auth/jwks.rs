@@ -95,7 +95,9 @@ impl Jwks {
             return;
         }
         *last = Some(Instant::now());
-        if let Err(e) = self.inner.fetch().await {
+        let fetched = self.inner.fetch().await;
+        crate::observability::metrics::jwks_fetch(&self.inner.verifier, fetched.is_ok());
+        if let Err(e) = fetched {
             tracing::warn!(verifier = %self.inner.verifier, error = %e, "JWKS refetch for an unknown kid failed; keeping the last keys");
         }
     }
@@ -104,7 +106,9 @@ impl Jwks {
 async fn refresh_loop(inner: Arc<Inner>) {
     let mut backoff = Duration::from_secs(1);
     loop {
-        match inner.fetch().await {
+        let fetched = inner.fetch().await;
+        crate::observability::metrics::jwks_fetch(&inner.verifier, fetched.is_ok());
+        match fetched {
             Ok(next) => {
                 backoff = Duration::from_secs(1);
                 tokio::time::sleep(next).await;

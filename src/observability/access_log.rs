@@ -120,6 +120,13 @@ where
 
 fn log(record: &AccessRecord, bytes: u64, end: End) {
     let duration = record.started.elapsed();
+    super::metrics::request_finished(
+        record.route.as_deref().unwrap_or("-"),
+        &record.method,
+        record.status,
+        duration,
+        record.upstream,
+    );
     let end = match end {
         End::Complete => "complete",
         End::Failed => "upstream_failed",

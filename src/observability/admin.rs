@@ -1,4 +1,4 @@
-//! The admin listener: `/healthz` (the process is alive) and `/readyz`
+//! The admin listener: `/metrics` (Prometheus), `/healthz` (the process is alive) and `/readyz`
 //! (the current snapshot can serve every route: JWKS loaded, Redis
 //! connected, not shutting down). Served apart from the main listener so
 //! probes and operators never compete with, or are exposed to, user traffic.
@@ -9,14 +9,33 @@ use axum::extract::State;
 use axum::routing::get;
 use http::{Response, StatusCode, header};
 
+use metrics_exporter_prometheus::PrometheusHandle;
+
 use crate::snapshot::Gateway;
 
-/// The admin router.
-pub fn app(gateway: Gateway) -> Router {
-    Router::new()
+/// The admin router; `/metrics` when a recorder is installed.
+pub fn app(gateway: Gateway, metrics: Option<PrometheusHandle>) -> Router {
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(gateway)
+        .with_state(gateway);
+    match metrics {
+        Some(handle) => router.route(
+            "/metrics",
+            get(move || {
+                let body = handle.render();
+                async move {
+                    let mut response = Response::new(Body::from(body));
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                    );
+                    response
+                }
+            }),
+        ),
+        None => router,
+    }
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Body> {

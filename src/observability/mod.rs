@@ -4,3 +4,4 @@ pub mod access_log;
 pub mod admin;
 pub mod log_writer;
 pub mod logging;
+pub mod metrics;

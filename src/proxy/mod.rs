@@ -79,6 +79,7 @@ pub async fn forward(
     let response = match result {
         Err(_) => {
             tracing::warn!(route = %route.name, timeout = ?route.timeout, "upstream timed out before response headers");
+            crate::observability::metrics::upstream_error(&route.name, "timeout");
             return Err(GatewayError::UpstreamTimeout);
         }
         Ok(Err(e)) if outcome.client_failed() => {
@@ -90,6 +91,14 @@ pub async fn forward(
         Ok(Err(e)) => {
             let e = e.without_url();
             tracing::warn!(route = %route.name, error = %e, source = ?std::error::Error::source(&e), "upstream request failed");
+            crate::observability::metrics::upstream_error(
+                &route.name,
+                if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "unavailable"
+                },
+            );
             return Err(if e.is_timeout() {
                 GatewayError::UpstreamTimeout
             } else {

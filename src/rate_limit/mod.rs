@@ -185,6 +185,7 @@ impl Limit {
                 Ok(decision) => Ok(decision),
                 Err(e) => {
                     tracing::warn!(limit = %self.name, error = %e, policy = ?self.on_backend_error, "rate-limit backend error");
+                    crate::observability::metrics::rate_limit_backend_error(&self.name);
                     match self.on_backend_error {
                         OnBackendError::Allow => {
                             Ok(Decision::allowed(self.burst, self.burst, self.interval))
