@@ -44,6 +44,7 @@ async fn run(measure: Duration) {
     let upstream = upstream_process.addr;
     let dir = tempfile::tempdir().expect("tempdir");
     let portcullis = ProxyProcess::portcullis(upstream, dir.path());
+    let idle_rss = portcullis.memory().0;
     // The same gateway process, on a route that verifies an RS256 JWT
     // (one token, so after the first request it is a cache hit).
     let jwt = portcullis.jwt_route();
@@ -87,6 +88,10 @@ async fn run(measure: Duration) {
             );
         }
     }
+    let (rss, peak) = proxies[0].memory();
+    println!(
+        "portcullis memory: idle RSS {idle_rss} KiB; after the runs RSS {rss} KiB, peak {peak} KiB"
+    );
 }
 
 /// The upstream runs in its own process (this binary, re-executed), so the
@@ -333,6 +338,20 @@ http {{
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("{} did not start listening on {}", self.name, self.addr);
+    }
+
+    /// (VmRSS, VmHWM) of the process in KiB.
+    fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).expect("status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
     }
 
     /// utime + stime of the process, all threads.

@@ -27,6 +27,12 @@ pub enum Command {
     Check(ConfigArg),
     /// Print a development token for a verifier that has a `secret` (HS256).
     Token(TokenArgs),
+    /// GET a URL and exit 0 on a 2xx answer: a health probe for images
+    /// without a shell or curl (e.g. `probe http://127.0.0.1:9901/readyz`).
+    Probe {
+        /// The URL to fetch.
+        url: String,
+    },
 }
 
 /// `portcullis token`.
@@ -69,6 +75,32 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Run(arg) => run(arg).await,
         Command::Check(arg) => check(arg),
         Command::Token(args) => token(args),
+        Command::Probe { url } => probe(&url).await,
+    }
+}
+
+async fn probe(url: &str) -> ExitCode {
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .no_proxy()
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("probe: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match client.get(url).send().await {
+        Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+        Ok(response) => {
+            eprintln!("probe: {url} answered {}", response.status());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("probe: {}", e.without_url());
+            ExitCode::FAILURE
+        }
     }
 }
 
