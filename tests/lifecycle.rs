@@ -135,3 +135,68 @@ async fn metrics_are_labelled_by_route_and_limit_never_by_path() {
         "a raw path became a label"
     );
 }
+
+#[tokio::test]
+async fn ctrl_c_drains_with_readyz_reporting_shutdown() {
+    let up = upstream().await;
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = GatewayProcess::start(
+        &config(dir.path(), &up, &format!("admin_listen = \"{admin}\"")),
+        &[],
+    );
+    let c = client();
+    let ready = c
+        .get(format!("http://{admin}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let response = c.get(gw.url("/api/up/sse")).send().await.unwrap();
+    let mut stream = response.bytes_stream();
+    let _ = stream.next().await.unwrap().unwrap();
+    gw.signal("INT");
+    gw.wait_for_log("shutdown signal received", Duration::from_secs(5));
+    let draining = c
+        .get(format!("http://{admin}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(draining.status(), 503);
+    assert!(draining.text().await.unwrap().contains("shutting down"));
+    while let Some(chunk) = stream.next().await {
+        chunk.expect("the in-flight stream was cut");
+    }
+    assert!(gw.wait_exit(Duration::from_secs(5)), "exit code was not 0");
+}
+
+#[tokio::test]
+async fn a_request_in_flight_finishes_on_the_config_it_started_with() {
+    let up = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(dir.path(), &up, "");
+    let mut gw = GatewayProcess::start(&path, &[]);
+    let response = client().get(gw.url("/api/up/sse")).send().await.unwrap();
+    let mut stream = response.bytes_stream();
+    let _ = stream.next().await.unwrap().unwrap();
+    // The route disappears while its stream is running.
+    std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:0\"\n[[routes]]\nname = \"other\"\npath = \"/api/other\"\nupstream = \"http://127.0.0.1:9\"\nauth = \"none\"\n").unwrap();
+    gw.wait_for_log("config reloaded", Duration::from_secs(10));
+    let mut rest = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        rest.extend_from_slice(&chunk.expect("the reload cut an in-flight stream"));
+    }
+    assert!(String::from_utf8(rest).unwrap().contains("data: event 4"));
+    assert_eq!(
+        client()
+            .get(gw.url("/api/up/x"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
