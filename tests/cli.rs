@@ -3,14 +3,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::process::GatewayProcess;
 use common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+use common::process::BIN;
 const SECRET: &str = "sk-live-DO-NOT-LOG-42424242";
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
@@ -299,36 +299,15 @@ inject_query = {{ key = "${{env:KEY}}" }}
             up = up.addr
         ),
     );
-    let mut child = Command::new(BIN)
-        .arg("run")
-        .arg("--config")
-        .arg(&config)
-        .env_clear()
-        .env("KEY", SECRET)
-        .env("JWT_SECRET", JWT_SECRET)
-        .env("RUST_LOG", "trace")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
-    let mut logs = Vec::new();
-    let addr = loop {
-        let line = lines_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("gateway did not log its address");
-        logs.push(line.clone());
-        if line.contains("portcullis listening") {
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            break v["addr"].as_str().unwrap().to_owned();
-        }
-    };
+    let mut gw = GatewayProcess::start(
+        &config,
+        &[
+            ("KEY", SECRET),
+            ("JWT_SECRET", JWT_SECRET),
+            ("RUST_LOG", "trace"),
+        ],
+    );
+    let addr = gw.addr.clone();
     let c = client();
     let base = format!("http://{addr}");
     let ok = c
@@ -370,14 +349,12 @@ inject_query = {{ key = "${{env:KEY}}" }}
         format!("Bearer {SECRET}").as_str()
     );
 
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "gateway exit: {status:?}");
-    logs.extend(lines_rx.try_iter());
-    let all = logs.join("\n");
+    gw.signal("TERM");
+    assert!(
+        gw.wait_exit(Duration::from_secs(10)),
+        "gateway did not exit 0"
+    );
+    let all = gw.all_logs();
     assert!(
         all.contains("portcullis::access"),
         "access log missing:\n{all}"
