@@ -1,7 +1,7 @@
 //! The request path, one phase after another, in the order they run:
 //!
 //! ```text
-//! request id + context -> framing check -> path safety -> route match
+//! request id + context -> framing check -> path safety -> route match -> CORS preflight
 //!   -> method -> body limit (declared length) -> rate limits keyed by ip/header
 //!   -> authenticate (JWT, CSRF, claims) -> rate limits keyed by claim/global
 //!   -> forward upstream (headers stripped then set, bodies streaming)
@@ -20,6 +20,7 @@ use http::{Request, Response, header};
 
 use crate::auth;
 use crate::context::RequestContext;
+use crate::cors::Cors;
 use crate::error::GatewayError;
 use crate::observability::access_log::{AccessRecord, LoggedBody};
 use crate::observability::metrics;
@@ -49,7 +50,9 @@ pub async fn handle(State(gateway): State<Gateway>, request: Request<Body>) -> R
     };
 
     let client = snapshot.client(gateway.worker());
-    let mut response = match serve(&snapshot, client, &ctx, request, &mut record).await {
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut cors = None;
+    let mut response = match serve(&snapshot, client, &ctx, request, &mut record, &mut cors).await {
         Ok(response) => response,
         Err(error) => {
             record.error = Some(error.code());
@@ -60,6 +63,10 @@ pub async fn handle(State(gateway): State<Gateway>, request: Request<Body>) -> R
     response
         .headers_mut()
         .insert(REQUEST_ID, ctx.request_id.clone());
+    // Every response to an allowed origin, errors included, so the page can read why.
+    if let Some(cors) = cors {
+        cors.decorate(origin.as_ref(), response.headers_mut());
+    }
     response.map(|body| Body::new(LoggedBody::new(body, record)))
 }
 
@@ -69,9 +76,12 @@ async fn serve(
     ctx: &RequestContext,
     request: Request<Body>,
     record: &mut AccessRecord,
+    cors: &mut Option<Arc<Cors>>,
 ) -> Result<Response<Body>, GatewayError> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
+    // Until a route is matched, the global policy applies (e.g. to a 404).
+    cors.clone_from(&snapshot.cors);
     if headers.contains_key(header::TRANSFER_ENCODING)
         && headers.contains_key(header::CONTENT_LENGTH)
     {
@@ -85,6 +95,15 @@ async fn serve(
     let (route, remainder) = snapshot.routes.find(&path).ok_or(GatewayError::NoRoute)?;
     let route = Arc::clone(route);
     record.route = Some(route.name.clone());
+
+    // CORS preflight: answered here, before authentication and limits, never forwarded.
+    cors.clone_from(&route.cors);
+    if let Some(preflight) = route.cors.as_ref().and_then(|policy| {
+        policy.preflight(&parts.method, &parts.headers, route.methods.as_deref())
+    }) {
+        *cors = None;
+        return Ok(preflight);
+    }
 
     if !route.allows(&parts.method) {
         return Err(GatewayError::MethodNotAllowed {
@@ -103,8 +122,10 @@ async fn serve(
     let auth = match &route.auth {
         None => None,
         Some(verifier) => {
-            // The CORS allow-list (when configured) may send cookie tokens cross-origin.
-            let allowed_origin = |_: &str| false;
+            // The CORS allow-list may send cookie tokens cross-origin.
+            let cors_policy = route.cors.clone();
+            let allowed_origin =
+                move |origin: &str| cors_policy.as_ref().is_some_and(|c| c.allows(origin));
             match auth::authenticate(verifier, &route.require_claims, &parts, &allowed_origin).await
             {
                 Ok(authenticated) => Some(authenticated),

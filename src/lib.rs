@@ -17,6 +17,7 @@
 //! - [`server`]: serve an already-bound listener, graceful shutdown.
 //! - [`app`]: the middleware stack of the main listener, in one place.
 //! - [`gateway`]: the request path, phase by phase (see there).
+//! - [`cors`]: origin matching, preflight answers, CORS response headers.
 //! - [`context`]: request id, peer, client address.
 //! - [`routing`]: path -> route, whole-segment prefix, longest wins.
 //! - [`auth`]: JWT verifiers, JWKS, token sources, CSRF, claim rules.
@@ -39,6 +40,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod cors;
 pub mod error;
 pub mod gateway;
 pub mod observability;

@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::auth::Verifier;
 use crate::config::Secret;
+use crate::cors::Cors;
 use crate::rate_limit::Limit;
 
 /// One upstream route, fully validated and with its secrets resolved.
@@ -54,6 +55,8 @@ pub struct Route {
     pub forward_claims: Vec<(HeaderName, String)>,
     /// Rate limits; every one must pass.
     pub limits: Vec<Arc<Limit>>,
+    /// The CORS policy (the route's own, else the global one).
+    pub cors: Option<Arc<Cors>>,
 }
 
 impl Route {

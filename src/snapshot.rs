@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub routes: RouteTable,
     /// Peers whose forwarding headers are believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// The global CORS policy (for responses that match no route).
+    pub cors: Option<Arc<crate::cors::Cors>>,
     /// One upstream client (connection pool) per worker thread, so a
     /// worker's requests use connections driven by its own event loop.
     clients: Vec<reqwest::Client>,
@@ -65,7 +67,14 @@ impl Snapshot {
             .map(|_| crate::proxy::client())
             .collect::<Result<_, _>>()
             .map_err(SnapshotError::Client)?;
+        // Already validated with the routes; errors cannot occur here.
+        let cors = config
+            .cors
+            .as_ref()
+            .and_then(|c| crate::cors::Cors::new(c).ok())
+            .map(Arc::new);
         Ok(Self {
+            cors,
             trusted_proxies: config.server.trusted_proxies.clone(),
             routes: RouteTable::new(routes.into_iter().map(Arc::new).collect()),
             clients,

@@ -19,6 +19,9 @@ pub struct Config {
     /// Listener and defaults shared by every route.
     #[serde(default)]
     pub server: ServerConfig,
+    /// CORS for every route (routes may override with their own `cors`).
+    #[serde(default)]
+    pub cors: Option<CorsConfig>,
     /// Where rate-limit counters live.
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
@@ -159,6 +162,43 @@ pub struct RouteConfig {
     /// Names of `[limits.NAME]` that apply; every one must pass.
     #[serde(default)]
     pub limits: Vec<String>,
+    /// Replaces the global `[cors]` for this route.
+    #[serde(default)]
+    pub cors: Option<CorsConfig>,
+}
+
+/// `[cors]`: which other origins may call the API from a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Exact origins (`https://app.example.com`), one-label wildcards
+    /// (`https://*.preview.example.com`), `"null"` literally, or `"*"`.
+    #[serde(default)]
+    pub allow_origins: Vec<String>,
+    /// Let the browser send cookies / read responses of credentialed requests.
+    #[serde(default)]
+    pub allow_credentials: bool,
+    /// Request headers a page may send (answered in preflight).
+    #[serde(default = "default_cors_headers")]
+    pub allow_headers: Vec<String>,
+    /// Response headers a page may read.
+    #[serde(default = "default_expose_headers")]
+    pub expose_headers: Vec<String>,
+    /// How long a browser may cache a preflight answer.
+    #[serde(default = "default_max_age", with = "humantime_serde")]
+    pub max_age: Duration,
+}
+
+fn default_cors_headers() -> Vec<String> {
+    vec!["authorization".into(), "content-type".into()]
+}
+
+fn default_expose_headers() -> Vec<String> {
+    vec!["x-request-id".into()]
+}
+
+fn default_max_age() -> Duration {
+    Duration::from_secs(600)
 }
 
 /// `[rate_limit]`.

@@ -15,6 +15,7 @@ use url::Url;
 use super::model::{Config, HeaderFilterConfig, RouteConfig, VerifierConfig};
 use super::secret::{self, Secret, SecretSource};
 use crate::auth::Verifier;
+use crate::cors::Cors;
 use crate::proxy::headers;
 use crate::rate_limit::Limit;
 use crate::routing::{HeaderFilter, Route};
@@ -85,6 +86,10 @@ pub fn routes(
         reuse.verifier(name, vc)
     });
     let limits = super::limits::build(config, &mut problems, &|name| reuse.limit(name, config));
+    let global_cors = config
+        .cors
+        .as_ref()
+        .and_then(|c| cors_policy(c, "cors", &mut problems));
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut paths: HashMap<&str, usize> = HashMap::new();
     let mut routes = Vec::with_capacity(config.routes.len());
@@ -105,7 +110,12 @@ pub fn routes(
                 format!("duplicates routes[{first}]; each path prefix belongs to one route"),
             );
         }
-        if let Some(route) = check.route(config, rc, secrets, &verifiers, &limits) {
+        let cors = match &rc.cors {
+            Some(own) => cors_policy(own, &format!("{}.cors", check.key), check.problems),
+            None => global_cors.clone(),
+        };
+        if let Some(mut route) = check.route(config, rc, secrets, &verifiers, &limits) {
+            route.cors = cors;
             routes.push(route);
         }
     }
@@ -113,6 +123,24 @@ pub fn routes(
         Ok(routes)
     } else {
         Err(problems)
+    }
+}
+
+/// A CORS policy, or its problems recorded under `key`.
+fn cors_policy(
+    config: &super::model::CorsConfig,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Arc<Cors>> {
+    match Cors::new(config) {
+        Ok(cors) => Some(Arc::new(cors)),
+        Err(found) => {
+            problems.extend(found.into_iter().map(|(field, message)| Problem {
+                key: format!("{key}.{field}"),
+                message,
+            }));
+            None
+        }
     }
 }
 
@@ -201,6 +229,7 @@ impl RouteCheck<'_> {
                 .collect(),
             forward_claims,
             limits: route_limits,
+            cors: None,
         })
     }
 

@@ -85,7 +85,10 @@ impl GatewayProcess {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                self.logs.extend(self.lines.try_iter());
+                // The reader thread ends at EOF; take every line it still holds.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+                    self.logs.push(line);
+                }
                 return status.success();
             }
             assert!(
