@@ -92,7 +92,19 @@ async fn serve(
     let declared_length = declared_length(headers)?;
 
     let path = path::normalize(parts.uri.path())?;
-    let (route, remainder) = snapshot.routes.find(&path).ok_or(GatewayError::NoRoute)?;
+    let Some((route, remainder)) = snapshot.routes.find(&path) else {
+        // Routes always win; what matches none may be a file of the frontend.
+        if let Some(files) = &snapshot.static_files
+            && matches!(parts.method, http::Method::GET | http::Method::HEAD)
+        {
+            let path = path.into_owned();
+            return files
+                .serve(Request::from_parts(parts, body), &path)
+                .await
+                .ok_or(GatewayError::NoRoute);
+        }
+        return Err(GatewayError::NoRoute);
+    };
     let route = Arc::clone(route);
     record.route = Some(route.name.clone());
 

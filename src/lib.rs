@@ -24,6 +24,7 @@
 //! - [`rate_limit`]: named limits (GCRA), memory and Redis stores.
 //! - [`proxy`]: upstream client, path safety, header hygiene, streaming bodies.
 //! - [`task`]: background tasks that die with their owner.
+//! - [`static_files`]: an optional built SPA on the same origin.
 //! - [`error`]: the one error type and its JSON response.
 //! - [`observability`]: tracing setup, access log.
 //!
@@ -50,4 +51,5 @@ pub mod reload;
 pub mod routing;
 pub mod server;
 pub mod snapshot;
+pub mod static_files;
 pub mod task;

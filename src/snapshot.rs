@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub routes: RouteTable,
     /// Peers whose forwarding headers are believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// The built frontend, if `[static]` is set.
+    pub static_files: Option<crate::static_files::StaticFiles>,
     /// The global CORS policy (for responses that match no route).
     pub cors: Option<Arc<crate::cors::Cors>>,
     /// One upstream client (connection pool) per worker thread, so a
@@ -73,7 +75,16 @@ impl Snapshot {
             .as_ref()
             .and_then(|c| crate::cors::Cors::new(c).ok())
             .map(Arc::new);
+        let prefixes: Vec<&str> = routes.iter().map(|r| r.path.as_str()).collect();
+        let static_files = config.static_files.as_ref().map(|s| {
+            crate::static_files::StaticFiles::new(
+                secrets.resolve_path(&s.dir),
+                s.spa_fallback,
+                &prefixes,
+            )
+        });
         Ok(Self {
+            static_files,
             cors,
             trusted_proxies: config.server.trusted_proxies.clone(),
             routes: RouteTable::new(routes.into_iter().map(Arc::new).collect()),

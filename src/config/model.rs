@@ -19,6 +19,9 @@ pub struct Config {
     /// Listener and defaults shared by every route.
     #[serde(default)]
     pub server: ServerConfig,
+    /// Serve a built frontend (SPA) from the same origin.
+    #[serde(default, rename = "static")]
+    pub static_files: Option<StaticConfig>,
     /// CORS for every route (routes may override with their own `cors`).
     #[serde(default)]
     pub cors: Option<CorsConfig>,
@@ -165,6 +168,17 @@ pub struct RouteConfig {
     /// Replaces the global `[cors]` for this route.
     #[serde(default)]
     pub cors: Option<CorsConfig>,
+}
+
+/// `[static]`: a built single-page app served from `/`; routes always win.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticConfig {
+    /// The build output directory (relative to the config file's directory).
+    pub dir: std::path::PathBuf,
+    /// Answer unknown page paths (no file extension) with `index.html`.
+    #[serde(default)]
+    pub spa_fallback: bool,
 }
 
 /// `[cors]`: which other origins may call the API from a browser.

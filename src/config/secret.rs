@@ -42,6 +42,10 @@ pub trait SecretSource {
     fn env(&self, name: &str) -> Option<String>;
     /// The contents of the file at `path`.
     fn file(&self, path: &Path) -> std::io::Result<String>;
+    /// Where a path from the config points (relative paths: see the source).
+    fn resolve_path(&self, path: &Path) -> PathBuf {
+        path.to_owned()
+    }
 }
 
 /// The process environment and the real file system.
@@ -68,9 +72,13 @@ impl SecretSource for SystemSecrets {
     }
 
     fn file(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(self.resolve_path(path))
+    }
+
+    fn resolve_path(&self, path: &Path) -> PathBuf {
         match &self.base {
-            Some(base) if path.is_relative() => std::fs::read_to_string(base.join(path)),
-            _ => std::fs::read_to_string(path),
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.to_owned(),
         }
     }
 }

@@ -90,6 +90,14 @@ pub fn routes(
         .cors
         .as_ref()
         .and_then(|c| cors_policy(c, "cors", &mut problems));
+    if let Some(files) = &config.static_files
+        && !secrets.resolve_path(&files.dir).is_dir()
+    {
+        problems.push(problem(
+            "static.dir",
+            "is not a directory; point it at your frontend's build output (e.g. \"./dist\", relative to this file)",
+        ));
+    }
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut paths: HashMap<&str, usize> = HashMap::new();
     let mut routes = Vec::with_capacity(config.routes.len());
