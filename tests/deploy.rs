@@ -164,3 +164,21 @@ fn probe_command_reports_health() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn example_frontend_config_passes_check() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/frontend/proxy.toml");
+    let out = Command::new(BIN)
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .env_clear()
+        .env("JWT_SECRET", "an-example-secret-that-is-long-enough-0123")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
