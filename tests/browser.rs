@@ -110,9 +110,8 @@ methods = ["GET", "POST"]
     };
     let blocked = origin_page(&gateway_origin).await;
 
-    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
     let claims = serde_json::json!({"iss": "portcullis-dev", "aud": "example", "sub": "browser", "exp": 4_000_000_000u64});
-    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    let token = common::idp::SigningKey::hmac(SECRET).sign(&claims);
     let same = format!("{gateway_origin}/?auto=1&path=/api/demo/sse#token={token}");
 
     let output = tokio::task::spawn_blocking(move || {

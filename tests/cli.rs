@@ -324,9 +324,8 @@ inject_query = {{ key = "${{env:KEY}}" }}
     assert_eq!(dead.status(), 502);
     assert!(!dead.text().await.unwrap().contains(SECRET));
     // A valid token and a forged one on a protected route.
-    let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes());
-    let claims = serde_json::json!({"sub": "u", "exp": 4_000_000_000u64});
-    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    let token = common::idp::SigningKey::hmac(JWT_SECRET)
+        .sign(&serde_json::json!({"sub": "u", "exp": 4_000_000_000u64}));
     let last = if token.ends_with('A') { 'B' } else { 'A' };
     let forged = format!("{}{last}", &token[..token.len() - 1]);
     for (t, want) in [(&token, 200), (&forged, 401)] {

@@ -62,9 +62,8 @@ cors = {{ allow_origins = ["https://partner.example"] }}
 }
 
 fn token() -> String {
-    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
-    let claims = serde_json::json!({"sub": "u", "exp": 4_000_000_000u64});
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+    common::idp::SigningKey::hmac(SECRET)
+        .sign(&serde_json::json!({"sub": "u", "exp": 4_000_000_000u64}))
 }
 
 async fn preflight(gw: &TestGateway, path: &str, origin: &str, method: &str) -> reqwest::Response {

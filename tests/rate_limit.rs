@@ -202,9 +202,8 @@ async fn forwarded_for_is_honoured_from_trusted_proxies() {
 const HS_SECRET: &str = "rate-limit-test-secret-0123456789abcdef";
 
 fn hs_token(sub: &str) -> String {
-    let claims = serde_json::json!({"sub": sub, "exp": 4_000_000_000u64});
-    let key = jsonwebtoken::EncodingKey::from_secret(HS_SECRET.as_bytes());
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+    common::idp::SigningKey::hmac(HS_SECRET)
+        .sign(&serde_json::json!({"sub": sub, "exp": 4_000_000_000u64}))
 }
 
 async fn jwt_gateway(up: &Upstream, limits: &str, route_limits: &str) -> TestGateway {
