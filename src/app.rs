@@ -1,8 +1,10 @@
 //! The HTTP application of the main listener, built in one place.
 //!
-//! Today every request goes through [`crate::gateway::handle`], which runs
-//! the phases in order; layers that wrap it (CORS, static files, metrics)
-//! are added here, outermost first, with the reason for their position.
+//! Every request goes through [`crate::gateway::handle`], which runs the
+//! phases in order. CORS, static files and metrics are phases there rather
+//! than tower layers here, on purpose: each depends on the matched route
+//! and on the config snapshot the request started with (which a hot reload
+//! may replace), and a layer built once at startup would not see either.
 
 use axum::Router;
 

@@ -7,14 +7,14 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: `run` and `check`; `main.rs` only parses and calls in.
+//! - [`cli`]: `run`, `check`, `token`, `probe`; `main.rs` only parses and calls in.
 //! - [`config`]: load (figment: TOML + `PORTCULLIS_` env), model (serde
 //!   structs rejecting unknown keys), secret references (`${env:..}`,
 //!   `${file:..}`), validation (every problem with its key and a fix).
 //! - [`snapshot`]: everything built from one config generation (route table,
 //!   resolved secrets, HTTP client), shared as `Arc` and swappable.
 //! - [`reload`]: hot reload (SIGHUP, file watch): load -> validate -> build -> swap.
-//! - [`server`]: serve an already-bound listener, graceful shutdown.
+//! - [`server`]: serve an already-bound listener (thread-per-core workers), graceful shutdown.
 //! - [`app`]: the middleware stack of the main listener, in one place.
 //! - [`gateway`]: the request path, phase by phase (see there).
 //! - [`cors`]: origin matching, preflight answers, CORS response headers.
@@ -26,14 +26,18 @@
 //! - [`task`]: background tasks that die with their owner.
 //! - [`static_files`]: an optional built SPA on the same origin.
 //! - [`error`]: the one error type and its JSON response.
-//! - [`observability`]: tracing setup, access log.
+//! - [`observability`]: tracing setup, access log, Prometheus metrics,
+//!   the admin listener (`/healthz`, `/readyz`, `/metrics`).
 //!
 //! # The request path
 //!
 //! ```text
-//! accept -> request id -> framing check -> path safety -> route match -> method
-//!        -> body limit -> [authenticate] -> [rate limit] -> strip, then set headers
-//!        -> forward upstream (streaming) -> filter response headers -> access log
+//! accept -> request id -> framing check -> path safety -> route match
+//!        (no route: static files, else 404) -> CORS preflight -> method -> body limit
+//!        -> rate limits (ip, header) -> authenticate (JWT, CSRF, claims)
+//!        -> rate limits (claim, global) -> strip, then set headers
+//!        -> forward upstream (streaming) -> filter response headers
+//!        -> CORS + RateLimit headers -> access log and metrics when the body ends
 //! ```
 
 pub mod app;
