@@ -65,17 +65,6 @@ pub enum GatewayError {
     Internal,
 }
 
-/// Who caused an error, for logs and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorSource {
-    /// The request was refused.
-    Client,
-    /// The upstream failed.
-    Upstream,
-    /// The gateway failed.
-    Internal,
-}
-
 impl GatewayError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
@@ -111,17 +100,6 @@ impl GatewayError {
             GatewayError::UpstreamUnavailable => "upstream_unavailable",
             GatewayError::UpstreamTimeout => "upstream_timeout",
             GatewayError::Internal => "internal",
-        }
-    }
-
-    /// Who caused it.
-    pub fn source(&self) -> ErrorSource {
-        match self {
-            GatewayError::UpstreamUnavailable | GatewayError::UpstreamTimeout => {
-                ErrorSource::Upstream
-            }
-            GatewayError::Internal => ErrorSource::Internal,
-            _ => ErrorSource::Client,
         }
     }
 

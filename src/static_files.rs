@@ -10,7 +10,7 @@
 //! path segments get `index.html`; a missing `/app.js` or `/api/x` stays 404.
 
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::body::Body;
 use http::{HeaderValue, Request, Response, StatusCode, header};
@@ -85,11 +85,6 @@ impl StaticFiles {
         let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
         let last = path.rsplit('/').next().unwrap_or("");
         self.spa_fallback && !last.contains('.') && !self.api_segments.iter().any(|s| s == first)
-    }
-
-    /// The directory served.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 

@@ -28,6 +28,14 @@ fn check(config: &Path, env: &[(&str, &str)]) -> Output {
     cmd.output().unwrap()
 }
 
+/// Runs `check` on `toml` written to a fresh directory; returns the output and its text.
+fn check_toml(toml: &str, env: &[(&str, &str)]) -> (Output, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check(&write(dir.path(), "proxy.toml", toml), env);
+    let all = text(&out);
+    (out, all)
+}
+
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -55,10 +63,7 @@ inject_headers = { authorization = "Bearer ${env:OPENAI_API_KEY}" }
 
 #[test]
 fn check_accepts_a_good_config_and_prints_routes_without_secrets() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write(dir.path(), "proxy.toml", GOOD);
-    let out = check(&config, &[("OPENAI_API_KEY", SECRET)]);
-    let all = text(&out);
+    let (out, all) = check_toml(GOOD, &[("OPENAI_API_KEY", SECRET)]);
     assert!(out.status.success(), "{all}");
     assert!(
         all.contains("route openai: /api/openai -> https://api.openai.com/v1"),
@@ -70,14 +75,10 @@ fn check_accepts_a_good_config_and_prints_routes_without_secrets() {
 
 #[test]
 fn check_refuses_an_unknown_key_and_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write(
-        dir.path(),
-        "proxy.toml",
+    let (out, all) = check_toml(
         &GOOD.replace("timeout = \"120s\"", "timout = \"120s\""),
+        &[("OPENAI_API_KEY", SECRET)],
     );
-    let out = check(&config, &[("OPENAI_API_KEY", SECRET)]);
-    let all = text(&out);
     assert!(!out.status.success());
     assert!(all.contains("timout") && all.contains("routes.0"), "{all}");
     assert!(all.contains("did you mean `timeout`?"), "{all}");
@@ -85,14 +86,10 @@ fn check_refuses_an_unknown_key_and_names_it() {
 
 #[test]
 fn check_refuses_a_route_without_auth() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write(
-        dir.path(),
-        "proxy.toml",
+    let (out, all) = check_toml(
         &GOOD.replace("auth = \"none\"\n", ""),
+        &[("OPENAI_API_KEY", SECRET)],
     );
-    let out = check(&config, &[("OPENAI_API_KEY", SECRET)]);
-    let all = text(&out);
     assert!(!out.status.success());
     assert!(all.contains("routes[0] (openai).auth"), "{all}");
     assert!(all.contains("auth = \"none\""), "{all}");
@@ -100,10 +97,7 @@ fn check_refuses_a_route_without_auth() {
 
 #[test]
 fn check_refuses_a_missing_env_secret_and_names_the_variable() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write(dir.path(), "proxy.toml", GOOD);
-    let out = check(&config, &[]);
-    let all = text(&out);
+    let (out, all) = check_toml(GOOD, &[]);
     assert!(!out.status.success());
     assert!(all.contains("OPENAI_API_KEY"), "{all}");
     assert!(all.contains("inject_headers.authorization"), "{all}");
@@ -111,17 +105,13 @@ fn check_refuses_a_missing_env_secret_and_names_the_variable() {
 
 #[test]
 fn check_refuses_a_missing_secret_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write(
-        dir.path(),
-        "proxy.toml",
+    let (out, all) = check_toml(
         &GOOD.replace(
             "${env:OPENAI_API_KEY}",
             "${file:/nonexistent/portcullis-key}",
         ),
+        &[],
     );
-    let out = check(&config, &[]);
-    let all = text(&out);
     assert!(!out.status.success());
     assert!(all.contains("/nonexistent/portcullis-key"), "{all}");
 }
@@ -398,7 +388,6 @@ const JWT_SECRET: &str = "0123456789abcdef0123456789abcdef-dev-only";
 
 #[test]
 fn check_refuses_weak_or_inconsistent_verifiers() {
-    let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, &str)] = &[
         (
             "issuer = \"https://issuer.test/\"\n",
@@ -453,9 +442,10 @@ fn check_refuses_weak_or_inconsistent_verifiers() {
         ),
     ];
     for (from, to, expected) in cases {
-        let config = write(dir.path(), "proxy.toml", &VERIFIER_BASE.replace(from, to));
-        let out = check(&config, &[("JWT_SECRET", JWT_SECRET)]);
-        let all = text(&out);
+        let (out, all) = check_toml(
+            &VERIFIER_BASE.replace(from, to),
+            &[("JWT_SECRET", JWT_SECRET)],
+        );
         assert!(!out.status.success(), "{from} -> {to} was accepted");
         assert!(
             all.contains(expected),
@@ -464,9 +454,7 @@ fn check_refuses_weak_or_inconsistent_verifiers() {
         assert!(!all.contains(JWT_SECRET));
     }
     // A short secret names the rule, never the value.
-    let config = write(dir.path(), "proxy.toml", VERIFIER_BASE);
-    let out = check(&config, &[("JWT_SECRET", "too-short-secret")]);
-    let all = text(&out);
+    let (out, all) = check_toml(VERIFIER_BASE, &[("JWT_SECRET", "too-short-secret")]);
     assert!(!out.status.success());
     assert!(all.contains("shorter than 32 bytes"), "{all}");
     assert!(!all.contains("too-short-secret"), "{all}");

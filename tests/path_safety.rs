@@ -12,6 +12,16 @@ async fn send_path(addr: std::net::SocketAddr, path: &str) -> String {
     .await
 }
 
+/// Sends `path` raw and expects 400 `bad_path`.
+async fn assert_bad_path(gw: &TestGateway, path: &str) {
+    let response = send_path(gw.addr, path).await;
+    assert_eq!(raw_status(&response), 400, "{path}: {response}");
+    assert!(
+        response.contains("\"code\":\"bad_path\""),
+        "{path}: {response}"
+    );
+}
+
 #[tokio::test]
 async fn dot_segments_in_every_spelling_are_refused() {
     let up = upstream().await;
@@ -29,12 +39,7 @@ async fn dot_segments_in_every_spelling_are_refused() {
         "/api/up/%252e%252e/x",
         "/api/../api/up/x",
     ] {
-        let response = send_path(gw.addr, path).await;
-        assert_eq!(raw_status(&response), 400, "{path}: {response}");
-        assert!(
-            response.contains("\"code\":\"bad_path\""),
-            "{path}: {response}"
-        );
+        assert_bad_path(&gw, path).await;
     }
     assert_eq!(up.calls(), 0);
 }
@@ -55,12 +60,7 @@ async fn encoded_separators_and_nul_are_refused() {
         "/api/up/a%zz",
         "/api/up/a%",
     ] {
-        let response = send_path(gw.addr, path).await;
-        assert_eq!(raw_status(&response), 400, "{path}: {response}");
-        assert!(
-            response.contains("\"code\":\"bad_path\""),
-            "{path}: {response}"
-        );
+        assert_bad_path(&gw, path).await;
     }
     assert_eq!(up.calls(), 0);
 }

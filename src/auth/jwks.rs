@@ -4,7 +4,6 @@
 //! and kept when a refresh fails. The refresh task dies with its owner.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
@@ -44,7 +43,6 @@ struct Inner {
     keys: ArcSwapOption<KeySet>,
     /// One unknown-`kid` refetch at a time; when the last one started.
     refetch: tokio::sync::Mutex<Option<Instant>>,
-    fetches: AtomicU64,
 }
 
 impl Jwks {
@@ -63,7 +61,6 @@ impl Jwks {
                 timing,
                 keys: ArcSwapOption::empty(),
                 refetch: tokio::sync::Mutex::new(None),
-                fetches: AtomicU64::new(0),
             }),
             task: OwnedTask::default(),
         })
@@ -79,11 +76,6 @@ impl Jwks {
     /// The current keys, if any have been fetched.
     pub fn keys(&self) -> Option<Arc<KeySet>> {
         self.inner.keys.load_full()
-    }
-
-    /// How many fetches were attempted.
-    pub fn fetch_count(&self) -> u64 {
-        self.inner.fetches.load(Ordering::Relaxed)
     }
 
     /// Refetches because a token named a `kid` we do not know (a key the
@@ -132,7 +124,6 @@ async fn refresh_loop(inner: Arc<Inner>) {
 impl Inner {
     /// Fetches and installs the keys; returns when to refresh next.
     async fn fetch(&self) -> Result<Duration, String> {
-        self.fetches.fetch_add(1, Ordering::Relaxed);
         let response = self
             .client
             .get(self.url.clone())

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::HeaderName;
 
 use super::model::Config;
-use super::validate::Problem;
+use super::validate::{Problem, is_name};
 use crate::rate_limit::memory::MemoryLimiter;
 use crate::rate_limit::redis::RedisBackend;
 use crate::rate_limit::{Limit, LimitKey, Store, parse_rate};
@@ -28,7 +28,7 @@ pub fn build(
             match RedisBackend::new(url) {
                 Ok(backend) => Some(Arc::new(backend)),
                 Err(e) => {
-                    problems.push(problem(
+                    problems.push(Problem::new(
                         "rate_limit.backend",
                         format!("is not a usable Redis URL ({e})"),
                     ));
@@ -37,15 +37,15 @@ pub fn build(
             }
         }
         _ => {
-            problems.push(problem(
+            problems.push(Problem::new(
                 "rate_limit.backend",
-                "must be \"memory\" or a redis:// URL such as \"redis://127.0.0.1:6379\"".into(),
+                "must be \"memory\" or a redis:// URL such as \"redis://127.0.0.1:6379\"",
             ));
             return BTreeMap::new();
         }
     };
     if settings.max_keys == 0 {
-        problems.push(problem("rate_limit.max_keys", "must be more than 0".into()));
+        problems.push(Problem::new("rate_limit.max_keys", "must be more than 0"));
     }
     let mut out = BTreeMap::new();
     for (name, lc) in &config.limits {
@@ -55,13 +55,10 @@ pub fn build(
         }
         let at = |field: &str| format!("limits.{name}.{field}");
         let before = problems.len();
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            problems.push(problem(
-                &format!("limits.{name}"),
-                "limit names are letters, digits, '-' or '_'".into(),
+        if !is_name(name) {
+            problems.push(Problem::new(
+                format!("limits.{name}"),
+                "limit names are letters, digits, '-' or '_'",
             ));
         }
         let key = match lc.key.split_once(':') {
@@ -75,8 +72,8 @@ pub fn build(
             _ => None,
         };
         if key.is_none() {
-            problems.push(problem(
-                &at("key"),
+            problems.push(Problem::new(
+                at("key"),
                 format!(
                     "`{}` is not a key; use \"claim:NAME\", \"ip\", \"header:NAME\" or \"global\"",
                     lc.key
@@ -85,8 +82,8 @@ pub fn build(
         }
         let interval = parse_rate(&lc.rate);
         if interval.is_none() {
-            problems.push(problem(
-                &at("rate"),
+            problems.push(Problem::new(
+                at("rate"),
                 format!(
                     "`{}` is not a rate; write e.g. \"60/min\" (units: s, min, hour, day)",
                     lc.rate
@@ -94,7 +91,7 @@ pub fn build(
             ));
         }
         if lc.burst == 0 {
-            problems.push(problem(&at("burst"), "must be at least 1".into()));
+            problems.push(Problem::new(at("burst"), "must be at least 1"));
         }
         if problems.len() != before {
             continue;
@@ -107,7 +104,7 @@ pub fn build(
             None => match MemoryLimiter::new(interval, lc.burst, settings.max_keys) {
                 Some(m) => Store::Memory(m),
                 None => {
-                    problems.push(problem(&at("rate"), "is too fine to represent".into()));
+                    problems.push(Problem::new(at("rate"), "is too fine to represent"));
                     continue;
                 }
             },
@@ -125,11 +122,4 @@ pub fn build(
         );
     }
     out
-}
-
-fn problem(key: &str, message: String) -> Problem {
-    Problem {
-        key: key.to_owned(),
-        message,
-    }
 }

@@ -133,11 +133,6 @@ pub fn resolve(template: &str, source: &dyn SecretSource) -> Result<Secret, Secr
     Ok(Secret(out))
 }
 
-/// Whether `template` contains at least one secret reference.
-pub fn has_reference(template: &str) -> bool {
-    template.contains("${")
-}
-
 fn lookup(reference: &str, source: &dyn SecretSource) -> Result<String, SecretError> {
     match reference.split_once(':') {
         Some(("env", name)) if !name.is_empty() => source

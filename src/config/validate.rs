@@ -29,6 +29,25 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A problem at `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Whether `name` is usable as a route, verifier or limit name: 1-64
+/// letters, digits, `-` or `_` (names label logs and metrics).
+pub fn is_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.key, self.message)
@@ -64,19 +83,19 @@ pub fn routes(
     let mut problems = Vec::new();
     let server = &config.server;
     if server.max_body.as_u64() == 0 {
-        problems.push(problem(
+        problems.push(Problem::new(
             "server.max_body",
             "must be more than 0, e.g. \"1MiB\"",
         ));
     }
     if server.timeout.is_zero() {
-        problems.push(problem(
+        problems.push(Problem::new(
             "server.timeout",
             "must be more than 0, e.g. \"30s\"",
         ));
     }
     if config.routes.is_empty() {
-        problems.push(problem(
+        problems.push(Problem::new(
             "routes",
             "no [[routes]] are defined; add one with name, path, upstream and auth",
         ));
@@ -93,7 +112,7 @@ pub fn routes(
     if let Some(files) = &config.static_files
         && !secrets.resolve_path(&files.dir).is_dir()
     {
-        problems.push(problem(
+        problems.push(Problem::new(
             "static.dir",
             "is not a directory; point it at your frontend's build output (e.g. \"./dist\", relative to this file)",
         ));
@@ -143,19 +162,13 @@ fn cors_policy(
     match Cors::new(config) {
         Ok(cors) => Some(Arc::new(cors)),
         Err(found) => {
-            problems.extend(found.into_iter().map(|(field, message)| Problem {
-                key: format!("{key}.{field}"),
-                message,
-            }));
+            problems.extend(
+                found
+                    .into_iter()
+                    .map(|(field, message)| Problem::new(format!("{key}.{field}"), message)),
+            );
             None
         }
-    }
-}
-
-fn problem(key: &str, message: &str) -> Problem {
-    Problem {
-        key: key.to_owned(),
-        message: message.to_owned(),
     }
 }
 
@@ -175,10 +188,8 @@ struct RouteCheck<'a> {
 
 impl RouteCheck<'_> {
     fn push(&mut self, field: &str, message: impl Into<String>) {
-        self.problems.push(Problem {
-            key: format!("{}.{field}", self.key),
-            message: message.into(),
-        });
+        self.problems
+            .push(Problem::new(format!("{}.{field}", self.key), message));
     }
 
     /// Builds the route, recording each problem; `None` if there was any.
@@ -274,12 +285,7 @@ impl RouteCheck<'_> {
     }
 
     fn name(&mut self, name: &str) {
-        let ok = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !ok {
+        if !is_name(name) {
             self.push(
                 "name",
                 "must be 1-64 characters of letters, digits, '-' or '_' (it labels logs and metrics)",

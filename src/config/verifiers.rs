@@ -15,7 +15,7 @@ use url::Url;
 
 use super::model::VerifierConfig;
 use super::secret::{self, SecretSource};
-use super::validate::Problem;
+use super::validate::{Problem, is_name};
 use crate::auth::jwks::{Jwks, JwksTiming};
 use crate::auth::jwt::ClaimRules;
 use crate::auth::keys::{Key, KeySet};
@@ -65,14 +65,12 @@ struct Check<'a> {
 impl Check<'_> {
     fn push(&mut self, field: &str, message: impl Into<String>) {
         self.failed = true;
-        self.problems.push(Problem {
-            key: if field.is_empty() {
-                self.key.clone()
-            } else {
-                format!("{}.{field}", self.key)
-            },
-            message: message.into(),
-        });
+        let key = if field.is_empty() {
+            self.key.clone()
+        } else {
+            format!("{}.{field}", self.key)
+        };
+        self.problems.push(Problem::new(key, message));
     }
 
     fn verifier(
@@ -81,12 +79,7 @@ impl Check<'_> {
         c: &VerifierConfig,
         secrets: &dyn SecretSource,
     ) -> Option<Verifier> {
-        if name == "none"
-            || name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if name == "none" || !is_name(name) {
             self.push(
                 "",
                 "verifier names are letters, digits, '-' or '_', and `none` is reserved",

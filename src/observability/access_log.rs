@@ -121,7 +121,7 @@ where
 fn log(record: &AccessRecord, bytes: u64, end: End) {
     let duration = record.started.elapsed();
     super::metrics::request_finished(
-        record.route.as_deref().unwrap_or("-"),
+        record.route.as_ref(),
         &record.method,
         record.status,
         duration,

@@ -3,7 +3,9 @@
 //! Labels are route names, limit names, verifier names, methods (standard
 //! ones; anything else is `OTHER`), status classes and error kinds: bounded
 //! sets, never raw paths or user ids. Without an installed recorder (tests,
-//! `check`) every call here is a no-op.
+//! `check`) every call here is a no-op. Names are passed as the `Arc<str>`
+//! the config snapshot already holds, so a label costs a reference count,
+//! not an allocation, on the request path.
 //!
 //! | metric | labels |
 //! |---|---|
@@ -18,6 +20,7 @@
 //! | `portcullis_config_reloads_total` | result |
 //! | `portcullis_jwks_fetches_total` | verifier, result |
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -75,14 +78,16 @@ pub fn request_started() {
 
 /// A request's response ended (or was dropped).
 pub fn request_finished(
-    route: &str,
+    route: Option<&Arc<str>>,
     method: &Method,
     status: StatusCode,
     total: Duration,
     upstream: Option<Duration>,
 ) {
     metrics::gauge!("portcullis_requests_in_flight").decrement(1.0);
-    let route = route.to_owned();
+    let route: metrics::SharedString = route.map_or(metrics::SharedString::const_str("-"), |r| {
+        Arc::clone(r).into()
+    });
     metrics::counter!(
         "portcullis_requests_total",
         "route" => route.clone(),
@@ -99,24 +104,24 @@ pub fn request_finished(
 }
 
 /// Authentication refused a request.
-pub fn auth_failure(route: &str, reason: &'static str) {
-    metrics::counter!("portcullis_auth_failures_total", "route" => route.to_owned(), "reason" => reason).increment(1);
+pub fn auth_failure(route: &Arc<str>, reason: &'static str) {
+    metrics::counter!("portcullis_auth_failures_total", "route" => Arc::clone(route), "reason" => reason).increment(1);
 }
 
 /// A limit refused a request.
-pub fn rate_limited(limit: &str) {
-    metrics::counter!("portcullis_rate_limited_total", "limit" => limit.to_owned()).increment(1);
+pub fn rate_limited(limit: &Arc<str>) {
+    metrics::counter!("portcullis_rate_limited_total", "limit" => Arc::clone(limit)).increment(1);
 }
 
 /// The rate-limit backend failed for a limit.
-pub fn rate_limit_backend_error(limit: &str) {
-    metrics::counter!("portcullis_rate_limit_backend_errors_total", "limit" => limit.to_owned())
+pub fn rate_limit_backend_error(limit: &Arc<str>) {
+    metrics::counter!("portcullis_rate_limit_backend_errors_total", "limit" => Arc::clone(limit))
         .increment(1);
 }
 
 /// The upstream failed (`timeout`, `unavailable`).
-pub fn upstream_error(route: &str, kind: &'static str) {
-    metrics::counter!("portcullis_upstream_errors_total", "route" => route.to_owned(), "kind" => kind).increment(1);
+pub fn upstream_error(route: &Arc<str>, kind: &'static str) {
+    metrics::counter!("portcullis_upstream_errors_total", "route" => Arc::clone(route), "kind" => kind).increment(1);
 }
 
 /// A config reload finished (`ok` or `failed`).
@@ -125,10 +130,10 @@ pub fn config_reload(ok: bool) {
 }
 
 /// A JWKS fetch finished (`ok` or `failed`).
-pub fn jwks_fetch(verifier: &str, ok: bool) {
+pub fn jwks_fetch(verifier: &Arc<str>, ok: bool) {
     metrics::counter!(
         "portcullis_jwks_fetches_total",
-        "verifier" => verifier.to_owned(),
+        "verifier" => Arc::clone(verifier),
         "result" => if ok { "ok" } else { "failed" }
     )
     .increment(1);

@@ -88,11 +88,6 @@ impl MemoryLimiter {
         });
     }
 
-    /// Evicts idle keys now (the housekeeping task does this every 10 s).
-    pub fn evict_idle(&self) {
-        evict(&self.limiter);
-    }
-
     /// How many keys are tracked.
     pub fn tracked_keys(&self) -> usize {
         self.limiter.len()
