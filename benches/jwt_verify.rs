@@ -65,6 +65,7 @@ fn main() {
     ] {
         let snapshot = snapshot(public, alg);
         let verifier = snapshot.verifiers().next().expect("verifier").clone();
+        let verifier = verifier.jwt().expect("a JWT verifier");
         let pem = std::fs::read(fixtures.join(private)).expect("key");
         let key = match algorithm {
             Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem),

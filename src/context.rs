@@ -4,10 +4,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use ipnet::IpNet;
 
-use crate::proxy::headers::REQUEST_ID;
+/// Header naming the request id, set toward the upstream and the client.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Per-request facts shared by every phase.
 #[derive(Debug, Clone)]

@@ -60,9 +60,10 @@ pub enum GatewayError {
     /// The upstream did not answer within the route's timeout.
     #[error("the upstream service did not respond in time")]
     UpstreamTimeout,
-    /// A bug or resource problem inside the gateway.
+    /// A bug or resource problem inside the gateway; the detail is logged
+    /// (once, where the response is made), never sent.
     #[error("internal error in the gateway")]
-    Internal,
+    Internal(&'static str),
 }
 
 impl GatewayError {
@@ -82,7 +83,7 @@ impl GatewayError {
             GatewayError::RateLimitUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -99,12 +100,15 @@ impl GatewayError {
             GatewayError::RateLimitUnavailable => "rate_limit_unavailable",
             GatewayError::UpstreamUnavailable => "upstream_unavailable",
             GatewayError::UpstreamTimeout => "upstream_timeout",
-            GatewayError::Internal => "internal",
+            GatewayError::Internal(_) => "internal",
         }
     }
 
     /// The JSON response: `{"error":{"code":..,"message":..,"request_id":..}}`.
     pub fn into_response(self, request_id: &HeaderValue) -> Response<Body> {
+        if let GatewayError::Internal(detail) = &self {
+            tracing::error!(detail, "internal error");
+        }
         let body = serde_json::json!({
             "error": {
                 "code": self.code(),

@@ -24,8 +24,15 @@ use crate::snapshot::{Gateway, Snapshot};
 
 const DEBOUNCE: Duration = Duration::from_millis(250);
 
-/// Loads `path` and swaps it in, or explains why not.
+/// Loads `path` and swaps it in, or explains why not; either way counted in
+/// `portcullis_config_reloads_total`.
 pub fn reload(gateway: &Gateway, path: &Path) -> Result<usize, String> {
+    let result = load_and_swap(gateway, path);
+    crate::observability::metrics::config_reload(result.is_ok());
+    result
+}
+
+fn load_and_swap(gateway: &Gateway, path: &Path) -> Result<usize, String> {
     let current = gateway.snapshot();
     let config = config::load(path).map_err(|e| e.to_string())?;
     let base = path.parent().unwrap_or(Path::new("."));

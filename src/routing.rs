@@ -64,6 +64,12 @@ impl Route {
     pub fn allows(&self, method: &Method) -> bool {
         self.methods.as_ref().is_none_or(|m| m.contains(method))
     }
+
+    /// Whether a feature of this route needs the request body whole
+    /// (otherwise it streams to the upstream untouched).
+    pub fn needs_body(&self) -> bool {
+        self.auth.as_ref().is_some_and(|v| v.needs_body())
+    }
 }
 
 /// The route's narrowing of forwarded client headers.

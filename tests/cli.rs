@@ -312,12 +312,14 @@ inject_query = {{ key = "${{env:KEY}}" }}
     assert!(!slow.text().await.unwrap().contains(SECRET));
     let dead = c.get(format!("{base}/api/dead/x")).send().await.unwrap();
     assert_eq!(dead.status(), 502);
+    let dead_id = dead.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert!(!dead.text().await.unwrap().contains(SECRET));
     // A valid token and a forged one on a protected route.
     let token = common::idp::SigningKey::hmac(JWT_SECRET)
         .sign(&serde_json::json!({"sub": "u", "exp": 4_000_000_000u64}));
     let last = if token.ends_with('A') { 'B' } else { 'A' };
     let forged = format!("{}{last}", &token[..token.len() - 1]);
+    let mut forged_id = String::new();
     for (t, want) in [(&token, 200), (&forged, 401)] {
         let r = c
             .get(format!("{base}/api/private/x"))
@@ -326,6 +328,7 @@ inject_query = {{ key = "${{env:KEY}}" }}
             .await
             .unwrap();
         assert_eq!(r.status(), want);
+        forged_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
         assert!(!r.text().await.unwrap().contains(t.as_str()));
     }
     let seen = up.state.seen.lock().unwrap().clone();
@@ -355,6 +358,22 @@ inject_query = {{ key = "${{env:KEY}}" }}
     let signature = token.rsplit('.').next().unwrap();
     assert!(!all.contains(signature), "a token was logged");
     assert!(!all.contains(JWT_SECRET), "the JWT secret was logged");
+    // Every line logged during a request carries its id and route.
+    let line_of = |needle: &str| {
+        all.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle}:\n{all}"))
+    };
+    let failed = line_of("upstream request failed");
+    assert!(
+        failed.contains(&dead_id) && failed.contains("\"route\":\"dead\""),
+        "{failed}"
+    );
+    let refused = line_of("request not authenticated");
+    assert!(
+        refused.contains(&forged_id) && refused.contains("\"route\":\"private\""),
+        "{refused}"
+    );
 }
 
 #[test]

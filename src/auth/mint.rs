@@ -8,7 +8,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
 
-use super::verifier::unix_now;
+use super::jwt_verifier::unix_now;
 use crate::config::model::VerifierConfig;
 use crate::config::secret::{self, SecretSource};
 
@@ -39,7 +39,7 @@ pub fn mint(
     let alg = verifier
         .algorithms
         .iter()
-        .filter_map(|a| a.parse::<Algorithm>().ok())
+        .map(|a| a.0)
         .find(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
         .ok_or_else(|| format!("verifier `{name}` lists no HS256/384/512 algorithm"))?;
     let now = unix_now();

@@ -1,16 +1,20 @@
-//! Authentication: JWT verification with named verifiers, JWKS with
-//! rotation, claim rules, cookie tokens with CSRF protection.
+//! Authentication: named verifiers of several kinds behind one interface
+//! (JWT today), JWKS with rotation, claim rules, cookie tokens with CSRF
+//! protection.
 //!
+//! - `verifier`: one `[auth.NAME]` of any kind; says whether it needs the body;
+//! - `jwt_verifier`: a JWT verifier with its verified-token cache;
 //! - `token`: where the token comes from, and the CSRF rule for cookies;
 //! - `jwt`: strict parsing and claim checks (our rules);
 //! - `keys`: keys and signature checks (`jsonwebtoken` underneath);
 //! - `jwks`: fetching, refreshing and unknown-`kid` refetching;
-//! - `verifier`: one `[auth.NAME]`, with its verified-token cache;
-//! - `claims`: `require_claims` and `forward_claims`.
+//! - `claims`: `require_claims` and `forward_claims`;
+//! - `mint`: development tokens for `portcullis token`.
 
 pub mod claims;
 pub mod jwks;
 pub mod jwt;
+pub mod jwt_verifier;
 pub mod keys;
 pub mod mint;
 pub mod token;
@@ -18,10 +22,20 @@ pub mod verifier;
 
 use std::sync::Arc;
 
-use http::request::Parts;
+use serde_json::{Map, Value};
 
+pub use jwt_verifier::JwtVerifier;
 pub use token::TokenSource;
-pub use verifier::{Identity, Verifier};
+pub use verifier::{AuthRequest, Verifier, VerifierKind};
+
+/// What a verified request says about its sender.
+#[derive(Debug)]
+pub struct Identity {
+    /// The verified claims.
+    pub claims: Map<String, Value>,
+    /// When the credential expires (seconds since the epoch).
+    pub exp: i64,
+}
 
 /// Why a request was not authenticated. Messages never echo the token.
 #[derive(Debug, thiserror::Error)]
@@ -94,23 +108,4 @@ pub struct Authenticated {
     pub identity: Arc<Identity>,
     /// Where the token came from (it is not forwarded upstream).
     pub source: TokenSource,
-}
-
-/// The authentication phase for a route protected by `verifier`.
-///
-/// `allowed_origin` tells whether a cross-origin page may send cookie
-/// tokens on unsafe methods (the CORS allow-list).
-pub async fn authenticate(
-    verifier: &Verifier,
-    required: &[(String, String)],
-    parts: &Parts,
-    allowed_origin: &(dyn Fn(&str) -> bool + Sync),
-) -> Result<Authenticated, AuthError> {
-    let (token, source) = token::extract(&parts.headers, &verifier.sources)?;
-    if source == TokenSource::Cookie {
-        token::check_csrf(&parts.method, &parts.headers, allowed_origin)?;
-    }
-    let identity = verifier.verify(token).await?;
-    claims::require(&identity.claims, required)?;
-    Ok(Authenticated { identity, source })
 }

@@ -1,14 +1,18 @@
-//! Configuration: load (figment: TOML file, then `PORTCULLIS_` env vars),
-//! model (serde structs), secret references, validation.
+//! Configuration as data: load (figment: TOML file, then `PORTCULLIS_` env
+//! vars), model (serde structs), typed values, secret references,
+//! validation. Nothing here builds a runtime object or imports one: the
+//! snapshot builds routes, verifiers and limits from a validated config.
 //!
 //! Loading is phase one: figment's errors already carry the key path and
-//! file. [`validate`] is phase two: cross-field rules, every problem at once.
+//! file, for unknown keys and for bad values alike ([`values`] parses rates,
+//! limit keys, token sources and algorithms while loading). [`validate`] is
+//! phase two: cross-field rules, every problem at once.
 
-pub mod limits;
 pub mod model;
 pub mod secret;
 pub mod validate;
-pub mod verifiers;
+mod validate_auth;
+pub mod values;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

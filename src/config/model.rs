@@ -12,6 +12,8 @@ use bytesize::ByteSize;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use super::values::{JwtAlgorithm, LimitKey, Rate, TokenFrom};
+
 /// The whole `proxy.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -264,9 +266,9 @@ pub enum OnBackendError {
 #[serde(deny_unknown_fields)]
 pub struct LimitConfig {
     /// `claim:NAME`, `ip`, `header:NAME` or `global`.
-    pub key: String,
+    pub key: LimitKey,
     /// `N/s`, `N/min`, `N/hour` or `N/day`.
-    pub rate: String,
+    pub rate: Rate,
     /// Requests allowed at once before the rate applies.
     #[serde(default = "default_burst")]
     pub burst: u32,
@@ -276,10 +278,14 @@ fn default_burst() -> u32 {
     1
 }
 
-/// `[auth.NAME]`: how to verify a JWT.
+/// `[auth.NAME]`: a verifier. Its `type` selects the kind (a JWT by
+/// default); the keys below are those of a JWT verifier.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifierConfig {
+    /// The kind of verifier.
+    #[serde(default, rename = "type")]
+    pub kind: VerifierKind,
     /// Required `iss`.
     #[serde(default)]
     pub issuer: Option<String>,
@@ -301,14 +307,15 @@ pub struct VerifierConfig {
     /// PEM public key for RS*/PS*/ES*/EdDSA (use `${file:..}`).
     #[serde(default)]
     pub public_key: Option<String>,
-    /// Accepted algorithms, e.g. `["RS256"]`.
-    pub algorithms: Vec<String>,
+    /// Accepted algorithms, e.g. `["RS256"]` (required for a JWT verifier).
+    #[serde(default)]
+    pub algorithms: Vec<JwtAlgorithm>,
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
     #[serde(default = "default_leeway", with = "humantime_serde")]
     pub leeway: Duration,
     /// Where tokens come from: `"header"` (Authorization: Bearer) and/or `"cookie:NAME"`.
     #[serde(default = "default_token_from")]
-    pub token_from: Vec<String>,
+    pub token_from: Vec<TokenFrom>,
     /// JWKS refresh interval when the response has no usable Cache-Control max-age.
     #[serde(default = "default_jwks_refresh", with = "humantime_serde")]
     pub jwks_refresh: Duration,
@@ -321,8 +328,17 @@ fn default_leeway() -> Duration {
     Duration::from_secs(30)
 }
 
-fn default_token_from() -> Vec<String> {
-    vec!["header".to_owned()]
+fn default_token_from() -> Vec<TokenFrom> {
+    vec![TokenFrom::Header]
+}
+
+/// `[auth.NAME].type`: what a verifier checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifierKind {
+    /// A JSON Web Token from a header or cookie.
+    #[default]
+    Jwt,
 }
 
 fn default_jwks_refresh() -> Duration {

@@ -1,24 +1,22 @@
-//! Second validation phase: cross-field rules, and the conversion of the
-//! user's config into the typed, secret-resolved routes a snapshot serves.
+//! Second validation phase: cross-field rules over the loaded config.
 //!
+//! Pure data checks: names, references between sections, paths, URLs,
+//! methods, and the rules that keep a verifier from being quietly weak.
 //! Every problem is collected (not just the first), each with the key it is
-//! about and a fix. Nothing here panics: a bad reload must not take the
-//! gateway down. Messages name secret references, never secret values.
+//! about and a fix. What needs secrets or builds a runtime object (header
+//! values, keys, CORS patterns, backends) is checked where it is built, in
+//! `snapshot`, with the same [`Problem`] type. Nothing here panics: a bad
+//! reload must not take the gateway down.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
-use http::{HeaderName, HeaderValue, Method};
+use http::Method;
+use jsonwebtoken::AlgorithmFamily;
 use url::Url;
 
-use super::model::{Config, HeaderFilterConfig, RouteConfig, VerifierConfig};
-use super::secret::{self, Secret, SecretSource};
-use crate::auth::Verifier;
-use crate::cors::Cors;
-use crate::proxy::headers;
-use crate::rate_limit::Limit;
-use crate::routing::{HeaderFilter, Route};
+use super::model::{Config, RouteConfig, VerifierConfig};
+use super::values::LimitKey;
 
 /// One thing wrong with a config: where, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +37,43 @@ impl Problem {
     }
 }
 
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Problems recorded under one key prefix (`routes[0] (a)`, `auth.main`).
+pub struct Problems<'a> {
+    prefix: String,
+    out: &'a mut Vec<Problem>,
+}
+
+impl<'a> Problems<'a> {
+    /// Records into `out` under `prefix`.
+    pub fn under(prefix: impl Into<String>, out: &'a mut Vec<Problem>) -> Self {
+        Self {
+            prefix: prefix.into(),
+            out,
+        }
+    }
+
+    /// Records a problem at `prefix.field` (at `prefix` when `field` is empty).
+    pub fn push(&mut self, field: &str, message: impl Into<String>) {
+        let key = if field.is_empty() {
+            self.prefix.clone()
+        } else {
+            format!("{}.{field}", self.prefix)
+        };
+        self.out.push(Problem::new(key, message));
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
 /// Whether `name` is usable as a route, verifier or limit name: 1-64
 /// letters, digits, `-` or `_` (names label logs and metrics).
 pub fn is_name(name: &str) -> bool {
@@ -48,38 +83,17 @@ pub fn is_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
+/// The key under which a route's problems are reported.
+pub fn route_key(index: usize, rc: &RouteConfig) -> String {
+    if rc.name.is_empty() {
+        format!("routes[{index}]")
+    } else {
+        format!("routes[{index}] ({})", rc.name)
     }
 }
 
-/// Verifiers and limits of the previous generation that a reload may keep.
-pub trait Reuse {
-    /// The verifier named `name`, if its definition was `config`.
-    fn verifier(&self, name: &str, config: &VerifierConfig) -> Option<Arc<Verifier>>;
-    /// The limit named `name`, if its definition and `[rate_limit]` match `config`.
-    fn limit(&self, name: &str, config: &Config) -> Option<Arc<Limit>>;
-}
-
-/// Nothing to reuse (first start, `check`).
-pub struct Fresh;
-
-impl Reuse for Fresh {
-    fn verifier(&self, _: &str, _: &VerifierConfig) -> Option<Arc<Verifier>> {
-        None
-    }
-    fn limit(&self, _: &str, _: &Config) -> Option<Arc<Limit>> {
-        None
-    }
-}
-
-/// Checks `config` and builds its routes, or returns every problem found.
-pub fn routes(
-    config: &Config,
-    secrets: &dyn SecretSource,
-    reuse: &dyn Reuse,
-) -> Result<Vec<Route>, Vec<Problem>> {
+/// Every cross-field problem of `config`.
+pub fn check(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     let server = &config.server;
     if server.max_body.as_u64() == 0 {
@@ -100,439 +114,223 @@ pub fn routes(
             "no [[routes]] are defined; add one with name, path, upstream and auth",
         ));
     }
-
-    let verifiers = super::verifiers::build(&config.auth, secrets, &mut problems, &|name, vc| {
-        reuse.verifier(name, vc)
-    });
-    let limits = super::limits::build(config, &mut problems, &|name| reuse.limit(name, config));
-    let global_cors = config
-        .cors
-        .as_ref()
-        .and_then(|c| cors_policy(c, "cors", &mut problems));
-    if let Some(files) = &config.static_files
-        && !secrets.resolve_path(&files.dir).is_dir()
-    {
-        problems.push(Problem::new(
-            "static.dir",
-            "is not a directory; point it at your frontend's build output (e.g. \"./dist\", relative to this file)",
-        ));
+    rate_limits(config, &mut problems);
+    for (name, verifier) in &config.auth {
+        super::validate_auth::verifier(name, verifier, &mut problems);
     }
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut paths: HashMap<&str, usize> = HashMap::new();
-    let mut routes = Vec::with_capacity(config.routes.len());
     for (index, rc) in config.routes.iter().enumerate() {
-        let mut check = RouteCheck {
-            key: route_key(index, rc),
-            problems: &mut problems,
-        };
+        let mut p = Problems::under(route_key(index, rc), &mut problems);
         if let Some(first) = names.insert(&rc.name, index) {
-            check.push(
+            p.push(
                 "name",
                 format!("duplicates routes[{first}]; route names must be unique"),
             );
         }
         if let Some(first) = paths.insert(&rc.path, index) {
-            check.push(
+            p.push(
                 "path",
                 format!("duplicates routes[{first}]; each path prefix belongs to one route"),
             );
         }
-        let cors = match &rc.cors {
-            Some(own) => cors_policy(own, &format!("{}.cors", check.key), check.problems),
-            None => global_cors.clone(),
-        };
-        if let Some(mut route) = check.route(config, rc, secrets, &verifiers, &limits) {
-            route.cors = cors;
-            routes.push(route);
-        }
+        route(config, rc, &mut p);
     }
-    if problems.is_empty() {
-        Ok(routes)
-    } else {
-        Err(problems)
+    problems
+}
+
+fn rate_limits(config: &Config, problems: &mut Vec<Problem>) {
+    let backend = config.rate_limit.backend.as_str();
+    if backend != "memory" && !backend.starts_with("redis://") && !backend.starts_with("rediss://")
+    {
+        problems.push(Problem::new(
+            "rate_limit.backend",
+            "must be \"memory\" or a redis:// URL such as \"redis://127.0.0.1:6379\"",
+        ));
+    }
+    if config.rate_limit.max_keys == 0 {
+        problems.push(Problem::new("rate_limit.max_keys", "must be more than 0"));
+    }
+    for (name, limit) in &config.limits {
+        if !is_name(name) {
+            problems.push(Problem::new(
+                format!("limits.{name}"),
+                "limit names are letters, digits, '-' or '_'",
+            ));
+        }
+        if limit.burst == 0 {
+            problems.push(Problem::new(
+                format!("limits.{name}.burst"),
+                "must be at least 1",
+            ));
+        }
     }
 }
 
-/// A CORS policy, or its problems recorded under `key`.
-fn cors_policy(
-    config: &super::model::CorsConfig,
-    key: &str,
-    problems: &mut Vec<Problem>,
-) -> Option<Arc<Cors>> {
-    match Cors::new(config) {
-        Ok(cors) => Some(Arc::new(cors)),
-        Err(found) => {
-            problems.extend(
-                found
-                    .into_iter()
-                    .map(|(field, message)| Problem::new(format!("{key}.{field}"), message)),
+fn route(config: &Config, rc: &RouteConfig, p: &mut Problems<'_>) {
+    if !is_name(&rc.name) {
+        p.push(
+            "name",
+            "must be 1-64 characters of letters, digits, '-' or '_' (it labels logs and metrics)",
+        );
+    }
+    path(&rc.path, p);
+    auth(config, rc, p);
+    for name in &rc.limits {
+        let Some(definition) = config.limits.get(name) else {
+            let known: Vec<&str> = config.limits.keys().map(String::as_str).collect();
+            p.push(
+                "limits",
+                format!(
+                    "no limit named `{name}`; define [limits.{name}] (defined: {})",
+                    known.join(", ")
+                ),
             );
-            None
+            continue;
+        };
+        if matches!(definition.key, LimitKey::Claim(_)) && rc.auth.as_deref() == Some("none") {
+            p.push(
+                "limits",
+                format!("`{name}` is keyed by a claim, but this route has auth = \"none\": there is no token to read it from"),
+            );
+        }
+    }
+    for (header, claim) in &rc.forward_claims {
+        if claim.is_empty() {
+            p.push(
+                &format!("forward_claims.{header}"),
+                "names no claim; write e.g. \"sub\"",
+            );
+        }
+    }
+    upstream(&rc.upstream, p);
+    methods(rc.methods.as_deref(), p);
+    if rc.timeout.is_some_and(|t| t.is_zero()) {
+        p.push("timeout", "must be more than 0, e.g. \"30s\"");
+    }
+    if rc.max_body.is_some_and(|m| m.as_u64() == 0) {
+        p.push("max_body", "must be more than 0, e.g. \"1MiB\"");
+    }
+    for name in rc.inject_query.keys() {
+        if name.is_empty() {
+            p.push("inject_query.", "parameter name must not be empty");
         }
     }
 }
 
-fn route_key(index: usize, rc: &RouteConfig) -> String {
-    if rc.name.is_empty() {
-        format!("routes[{index}]")
-    } else {
-        format!("routes[{index}] ({})", rc.name)
+fn path(path: &str, p: &mut Problems<'_>) {
+    let fix = "write a plain prefix such as \"/api/openai\"";
+    if !path.starts_with('/') {
+        p.push("path", format!("must start with '/'; {fix}"));
+    } else if path.len() > 1 && path.ends_with('/') {
+        p.push(
+            "path",
+            format!("must not end with '/' (prefixes match whole segments); {fix}"),
+        );
+    } else if path.contains(['?', '#', '%', '\\', '*']) || path.contains("//") {
+        p.push(
+            "path",
+            format!("must not contain '?', '#', '%', '\\', '*' or '//'; {fix}"),
+        );
+    } else if path.split('/').any(|s| s == "." || s == "..") {
+        p.push(
+            "path",
+            format!("must not contain '.' or '..' segments; {fix}"),
+        );
     }
 }
 
-/// Collects the problems of one route under its key.
-struct RouteCheck<'a> {
-    key: String,
-    problems: &'a mut Vec<Problem>,
+fn auth(config: &Config, rc: &RouteConfig, p: &mut Problems<'_>) {
+    match rc.auth.as_deref() {
+        None => p.push(
+            "auth",
+            "is required on every route: write auth = \"none\" for a public route, or the name of an [auth.NAME] verifier",
+        ),
+        Some("none") => {
+            if !rc.require_claims.is_empty() || !rc.forward_claims.is_empty() {
+                p.push("auth", "is \"none\", so require_claims and forward_claims have no token to read; name a verifier");
+            }
+        }
+        Some(name) if !config.auth.contains_key(name) => {
+            let known: Vec<&str> = config.auth.keys().map(String::as_str).collect();
+            p.push(
+                "auth",
+                format!("no verifier named `{name}`; define [auth.{name}] or use one of: none, {}", known.join(", ")),
+            );
+        }
+        Some(_) => {}
+    }
 }
 
-impl RouteCheck<'_> {
-    fn push(&mut self, field: &str, message: impl Into<String>) {
-        self.problems
-            .push(Problem::new(format!("{}.{field}", self.key), message));
-    }
-
-    /// Builds the route, recording each problem; `None` if there was any.
-    fn route(
-        &mut self,
-        config: &Config,
-        rc: &RouteConfig,
-        secrets: &dyn SecretSource,
-        verifiers: &BTreeMap<String, Arc<Verifier>>,
-        limits: &BTreeMap<String, Arc<Limit>>,
-    ) -> Option<Route> {
-        let before = self.problems.len();
-        self.name(&rc.name);
-        self.path(&rc.path);
-        let auth = self.auth(rc, config, verifiers);
-        let forward_claims = self.forward_claims(rc);
-        let route_limits = self.limits(rc, config, limits);
-        let upstream = self.upstream(&rc.upstream);
-        let methods = self.methods(rc.methods.as_deref());
-        let timeout = rc.timeout.unwrap_or(config.server.timeout);
-        if timeout.is_zero() {
-            self.push("timeout", "must be more than 0, e.g. \"30s\"");
-        }
-        let max_body = rc.max_body.unwrap_or(config.server.max_body).as_u64();
-        if max_body == 0 {
-            self.push("max_body", "must be more than 0, e.g. \"1MiB\"");
-        }
-        let inject_headers = self.inject_headers(rc, secrets);
-        let inject_query = self.inject_query(rc, secrets);
-        let header_filter = self.header_filter(rc.request_headers.as_ref());
-        if self.problems.len() != before {
+/// The upstream base URL, or `None` (with a problem) when it cannot be one.
+pub fn upstream_url(raw: &str, p: &mut Problems<'_>) -> Option<Url> {
+    let url = match Url::parse(raw) {
+        Ok(url) => url,
+        Err(e) => {
+            p.push(
+                "upstream",
+                format!("is not a URL ({e}); write e.g. \"https://api.example.com/v1\""),
+            );
             return None;
         }
-        let (upstream, upstream_path) = upstream?;
-        let allow = allow_header(methods.as_deref());
-        Some(Route {
-            name: Arc::from(rc.name.as_str()),
-            path: rc.path.clone(),
-            upstream,
-            upstream_path,
-            methods,
-            allow,
-            timeout,
-            max_body,
-            inject_headers,
-            inject_query,
-            header_filter,
-            forward_authorization: rc.forward_authorization,
-            forward_cookies: rc.forward_cookies,
-            forward_set_cookie: rc.forward_set_cookie,
-            auth,
-            require_claims: rc
-                .require_claims
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            forward_claims,
-            limits: route_limits,
-            cors: None,
-        })
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        p.push("upstream", "must be an http:// or https:// URL with a host");
+        return None;
     }
-
-    fn limits(
-        &mut self,
-        rc: &RouteConfig,
-        config: &Config,
-        limits: &BTreeMap<String, Arc<Limit>>,
-    ) -> Vec<Arc<Limit>> {
-        let mut out = Vec::with_capacity(rc.limits.len());
-        for name in &rc.limits {
-            let Some(definition) = config.limits.get(name) else {
-                let known: Vec<&str> = config.limits.keys().map(String::as_str).collect();
-                self.push(
-                    "limits",
-                    format!(
-                        "no limit named `{name}`; define [limits.{name}] (defined: {})",
-                        known.join(", ")
-                    ),
-                );
-                continue;
-            };
-            if definition.key.starts_with("claim:") && rc.auth.as_deref() == Some("none") {
-                self.push(
-                    "limits",
-                    format!("`{name}` is keyed by a claim, but this route has auth = \"none\": there is no token to read it from"),
-                );
-            }
-            if let Some(limit) = limits.get(name) {
-                out.push(Arc::clone(limit));
-            }
-        }
-        out
+    if !url.username().is_empty() || url.password().is_some() {
+        p.push(
+            "upstream",
+            "must not carry user:password; inject credentials with inject_headers",
+        );
+        return None;
     }
-
-    fn name(&mut self, name: &str) {
-        if !is_name(name) {
-            self.push(
-                "name",
-                "must be 1-64 characters of letters, digits, '-' or '_' (it labels logs and metrics)",
-            );
-        }
+    if url.query().is_some() || url.fragment().is_some() {
+        p.push(
+            "upstream",
+            "must not have a query or fragment; use inject_query for fixed parameters",
+        );
+        return None;
     }
+    Some(url)
+}
 
-    fn path(&mut self, path: &str) {
-        let fix = "write a plain prefix such as \"/api/openai\"";
-        if !path.starts_with('/') {
-            self.push("path", format!("must start with '/'; {fix}"));
-        } else if path.len() > 1 && path.ends_with('/') {
-            self.push(
-                "path",
-                format!("must not end with '/' (prefixes match whole segments); {fix}"),
-            );
-        } else if path.contains(['?', '#', '%', '\\', '*']) || path.contains("//") {
-            self.push(
-                "path",
-                format!("must not contain '?', '#', '%', '\\', '*' or '//'; {fix}"),
-            );
-        } else if path.split('/').any(|s| s == "." || s == "..") {
-            self.push(
-                "path",
-                format!("must not contain '.' or '..' segments; {fix}"),
-            );
-        }
-    }
+fn upstream(raw: &str, p: &mut Problems<'_>) {
+    let _ = upstream_url(raw, p);
+}
 
-    fn auth(
-        &mut self,
-        rc: &RouteConfig,
-        config: &Config,
-        verifiers: &BTreeMap<String, Arc<Verifier>>,
-    ) -> Option<Arc<Verifier>> {
-        match rc.auth.as_deref() {
-            None => {
-                self.push(
-                    "auth",
-                    "is required on every route: write auth = \"none\" for a public route, or the name of an [auth.NAME] verifier",
-                );
-                None
-            }
-            Some("none") => {
-                if !rc.require_claims.is_empty() || !rc.forward_claims.is_empty() {
-                    self.push("auth", "is \"none\", so require_claims and forward_claims have no token to read; name a verifier");
-                }
-                None
-            }
-            Some(name) => {
-                let found = verifiers.get(name).cloned();
-                if found.is_none() && !config.auth.contains_key(name) {
-                    let known: Vec<&str> = config.auth.keys().map(String::as_str).collect();
-                    self.push(
-                        "auth",
-                        format!("no verifier named `{name}`; define [auth.{name}] or use one of: none, {}", known.join(", ")),
+/// The route's methods, parsed; problems recorded when `p` is given.
+pub fn parse_methods(methods: &[String], mut p: Option<&mut Problems<'_>>) -> Vec<Method> {
+    let mut parsed = Vec::with_capacity(methods.len());
+    for m in methods {
+        match Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+            Ok(method) if !parsed.contains(&method) => parsed.push(method),
+            Ok(_) => {}
+            Err(_) => {
+                if let Some(p) = p.as_deref_mut() {
+                    p.push(
+                        "methods",
+                        format!("`{m}` is not an HTTP method; write e.g. \"GET\""),
                     );
                 }
-                found
             }
         }
     }
-
-    fn forward_claims(&mut self, rc: &RouteConfig) -> Vec<(HeaderName, String)> {
-        let mut out = Vec::with_capacity(rc.forward_claims.len());
-        for (header, claim) in &rc.forward_claims {
-            let field = format!("forward_claims.{header}");
-            match HeaderName::from_bytes(header.as_bytes()) {
-                Ok(name)
-                    if headers::is_gateway_owned(&name)
-                        || name == http::header::AUTHORIZATION
-                        || name == http::header::COOKIE =>
-                {
-                    self.push(
-                        &field,
-                        "is a header the gateway owns or strips; pick a header such as x-user-id",
-                    )
-                }
-                Ok(name) if claim.is_empty() => {
-                    let _ = name;
-                    self.push(&field, "names no claim; write e.g. \"sub\"")
-                }
-                Ok(name) => out.push((name, claim.clone())),
-                Err(_) => self.push(&field, "is not a valid header name"),
-            }
-        }
-        out
-    }
-
-    fn upstream(&mut self, raw: &str) -> Option<(Url, String)> {
-        let url = match Url::parse(raw) {
-            Ok(url) => url,
-            Err(e) => {
-                self.push(
-                    "upstream",
-                    format!("is not a URL ({e}); write e.g. \"https://api.example.com/v1\""),
-                );
-                return None;
-            }
-        };
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            self.push("upstream", "must be an http:// or https:// URL with a host");
-            return None;
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            self.push(
-                "upstream",
-                "must not carry user:password; inject credentials with inject_headers",
-            );
-            return None;
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            self.push(
-                "upstream",
-                "must not have a query or fragment; use inject_query for fixed parameters",
-            );
-            return None;
-        }
-        let base_path = url.path().trim_end_matches('/').to_owned();
-        Some((url, base_path))
-    }
-
-    fn methods(&mut self, methods: Option<&[String]>) -> Option<Vec<Method>> {
-        let methods = methods?;
-        if methods.is_empty() {
-            self.push(
-                "methods",
-                "is empty, so nothing could pass; remove the key to allow all methods",
-            );
-        }
-        let mut parsed = Vec::with_capacity(methods.len());
-        for m in methods {
-            match Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
-                Ok(method) if !parsed.contains(&method) => parsed.push(method),
-                Ok(_) => {}
-                Err(_) => self.push(
-                    "methods",
-                    format!("`{m}` is not an HTTP method; write e.g. \"GET\""),
-                ),
-            }
-        }
-        Some(parsed)
-    }
-
-    fn inject_headers(
-        &mut self,
-        rc: &RouteConfig,
-        secrets: &dyn SecretSource,
-    ) -> Vec<(HeaderName, HeaderValue)> {
-        let mut out = Vec::with_capacity(rc.inject_headers.len());
-        for (name, template) in &rc.inject_headers {
-            let field = format!("inject_headers.{name}");
-            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
-                self.push(&field, "is not a valid header name");
-                continue;
-            };
-            if headers::is_gateway_owned(&header) {
-                self.push(&field, "is set by the gateway itself (framing, Host, X-Forwarded-*, request id) and cannot be injected");
-                continue;
-            }
-            let Some(value) = self.secret(&field, template, secrets) else {
-                continue;
-            };
-            match HeaderValue::from_str(value.expose()) {
-                Ok(mut value) => {
-                    value.set_sensitive(true);
-                    out.push((header, value));
-                }
-                Err(_) => self.push(&field, "resolves to a value that is not a valid header value (control characters or newline)"),
-            }
-        }
-        out
-    }
-
-    fn inject_query(
-        &mut self,
-        rc: &RouteConfig,
-        secrets: &dyn SecretSource,
-    ) -> Vec<(String, Secret)> {
-        let mut out = Vec::with_capacity(rc.inject_query.len());
-        for (name, template) in &rc.inject_query {
-            let field = format!("inject_query.{name}");
-            if name.is_empty() {
-                self.push(&field, "parameter name must not be empty");
-                continue;
-            }
-            let Some(value) = self.secret(&field, template, secrets) else {
-                continue;
-            };
-            let encoded = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair(name, value.expose())
-                .finish();
-            out.push((name.clone(), Secret::new(encoded)));
-        }
-        out
-    }
-
-    fn secret(
-        &mut self,
-        field: &str,
-        template: &str,
-        secrets: &dyn SecretSource,
-    ) -> Option<Secret> {
-        match secret::resolve(template, secrets) {
-            Ok(value) => Some(value),
-            Err(e) => {
-                self.push(field, e.to_string());
-                None
-            }
-        }
-    }
-
-    fn header_filter(&mut self, filter: Option<&HeaderFilterConfig>) -> HeaderFilter {
-        let (names, allow) = match filter {
-            None => return HeaderFilter::All,
-            Some(HeaderFilterConfig::Allow(names)) => (names, true),
-            Some(HeaderFilterConfig::Deny(names)) => (names, false),
-        };
-        let mut set = HashSet::with_capacity(names.len());
-        for name in names {
-            match HeaderName::from_bytes(name.as_bytes()) {
-                Ok(header) => {
-                    set.insert(header);
-                }
-                Err(_) => self.push(
-                    "request_headers",
-                    format!("`{name}` is not a valid header name"),
-                ),
-            }
-        }
-        if allow {
-            HeaderFilter::Allow(set)
-        } else {
-            HeaderFilter::Deny(set)
-        }
-    }
+    parsed
 }
 
-/// `Allow` for a 405: the route's methods, comma-separated.
-fn allow_header(methods: Option<&[Method]>) -> HeaderValue {
-    let text = match methods {
-        Some(methods) => methods
-            .iter()
-            .map(Method::as_str)
-            .collect::<Vec<_>>()
-            .join(", "),
-        None => String::new(),
-    };
-    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""))
+fn methods(methods: Option<&[String]>, p: &mut Problems<'_>) {
+    let Some(methods) = methods else { return };
+    if methods.is_empty() {
+        p.push(
+            "methods",
+            "is empty, so nothing could pass; remove the key to allow all methods",
+        );
+    }
+    parse_methods(methods, Some(p));
+}
+
+/// The algorithm families of a JWT verifier (for key-source checks).
+pub(super) fn families(c: &VerifierConfig) -> Vec<AlgorithmFamily> {
+    c.algorithms.iter().map(|a| a.0.family()).collect()
 }

@@ -23,6 +23,17 @@ use tokio::time::{Instant, Sleep};
 /// A boxed error, as bodies carry them.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// How a response body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// Every frame was sent.
+    Complete,
+    /// The upstream broke off (or went quiet past the timeout).
+    Failed,
+    /// Dropped before its end: the client went away.
+    Dropped,
+}
+
 /// What happened to a request body on its way upstream.
 #[derive(Debug, Default)]
 pub struct BodyOutcome(AtomicU8);

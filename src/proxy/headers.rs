@@ -16,8 +16,7 @@ use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::routing::Route;
 
-/// Header naming the request id, set toward the upstream and the client.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use crate::context::REQUEST_ID;
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -82,11 +81,18 @@ fn connection_named(headers: &HeaderMap) -> Vec<HeaderName> {
 /// The headers to send upstream for a client request, given what
 /// authentication established (the consumed token is never forwarded;
 /// `forward_claims` headers come from the verified claims only).
+///
+/// Strip, then set: everything the gateway owns or injects is removed from
+/// the client's headers, then the gateway's own values are set. Injected
+/// secrets are not set here but by [`inject`], a step of its own.
+/// `body_len` is the length of a body read whole (its `Content-Length`
+/// replaces the client's, which may describe the bytes before a rewrite).
 pub fn upstream_request(
     client: &HeaderMap,
     route: &Route,
     ctx: &RequestContext,
     auth: Option<&Authenticated>,
+    body_len: Option<usize>,
 ) -> Result<HeaderMap, GatewayError> {
     let named = connection_named(client);
     let consumed = auth.map(|a| a.source);
@@ -107,8 +113,16 @@ pub fn upstream_request(
     if route.forward_cookies && route.header_filter.permits(&header::COOKIE) {
         forward_cookies(client, route, consumed, &mut out);
     }
-    if let Some(length) = client.get(header::CONTENT_LENGTH) {
-        out.insert(header::CONTENT_LENGTH, length.clone());
+    match body_len {
+        Some(len) if len > 0 || client.contains_key(header::CONTENT_LENGTH) => {
+            out.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
+        Some(_) => {}
+        None => {
+            if let Some(length) = client.get(header::CONTENT_LENGTH) {
+                out.insert(header::CONTENT_LENGTH, length.clone());
+            }
+        }
     }
     set_forwarded(client, ctx, &mut out);
     out.insert(REQUEST_ID, ctx.request_id.clone());
@@ -119,10 +133,15 @@ pub fn upstream_request(
             }
         }
     }
+    Ok(out)
+}
+
+/// Sets the route's injected headers (secrets, marked sensitive) on the
+/// upstream request; the client's copies were stripped before.
+pub fn inject(route: &Route, out: &mut HeaderMap) {
     for (name, value) in &route.inject_headers {
         out.insert(name.clone(), value.clone());
     }
-    Ok(out)
 }
 
 /// The client's cookies, minus the session cookie the gateway consumed.
@@ -133,7 +152,7 @@ fn forward_cookies(
     out: &mut HeaderMap,
 ) {
     let consumed_cookie = match (consumed, &route.auth) {
-        (Some(TokenSource::Cookie), Some(verifier)) => verifier.sources.cookie.as_deref(),
+        (Some(TokenSource::Cookie), Some(verifier)) => verifier.token_cookie(),
         _ => None,
     };
     for value in client.get_all(header::COOKIE) {

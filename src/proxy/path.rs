@@ -133,8 +133,8 @@ pub fn upstream_url(route: &Route, remainder: &str, query: Option<&str>) -> Opti
     (same_origin && url.path().starts_with(&route.upstream_path)).then_some(url)
 }
 
-/// The client's query, byte for byte, minus parameters the route injects,
-/// plus the injected ones.
+/// The client's query, byte for byte, minus parameters the route injects
+/// (the injection step adds those, see [`inject_query`]).
 fn forwarded_query<'q>(route: &Route, query: Option<&'q str>) -> Option<Cow<'q, str>> {
     if route.inject_query.is_empty() {
         return query.map(Cow::Borrowed);
@@ -157,13 +157,22 @@ fn forwarded_query<'q>(route: &Route, query: Option<&'q str>) -> Option<Cow<'q, 
         }
         out.push_str(pair);
     }
-    for (_, encoded) in &route.inject_query {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(encoded.expose());
-    }
     Some(Cow::Owned(out))
+}
+
+/// Appends the route's injected query parameters (already encoded) to `url`.
+pub fn inject_query(url: &mut Url, route: &Route) {
+    if route.inject_query.is_empty() {
+        return;
+    }
+    let mut query = url.query().unwrap_or("").to_owned();
+    for (_, encoded) in &route.inject_query {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(encoded.expose());
+    }
+    url.set_query(Some(&query));
 }
 
 #[cfg(test)]

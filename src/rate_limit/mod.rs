@@ -13,32 +13,13 @@ pub mod redis;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::config::model::OnBackendError;
+pub use crate::config::values::LimitKey;
 use crate::context::RequestContext;
 use memory::MemoryLimiter;
-
-/// What a limit is keyed by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LimitKey {
-    /// A claim of the verified token.
-    Claim(String),
-    /// The client address (peer, or right-most untrusted X-Forwarded-For from a trusted proxy).
-    Ip,
-    /// A request header's value.
-    Header(HeaderName),
-    /// One bucket for everyone.
-    Global,
-}
-
-impl LimitKey {
-    /// Whether the limit runs before authentication.
-    pub fn before_auth(&self) -> bool {
-        matches!(self, LimitKey::Ip | LimitKey::Header(_))
-    }
-}
 
 /// One limit's verdict for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,28 +132,30 @@ impl Limit {
         }
     }
 
-    /// The bucket key of a request; `None` for a claim the token lacks.
+    /// The bucket key of a request.
+    ///
+    /// Every token without the limit's claim shares one bucket, keyed by a
+    /// string no claim value can spell (it starts with NUL).
     pub fn key_of(
         &self,
         ctx: &RequestContext,
         headers: &HeaderMap,
         claims: Option<&Map<String, Value>>,
-    ) -> Option<String> {
+    ) -> String {
+        const NO_CLAIM: &str = "\u{0}no-claim";
         match &self.key {
-            LimitKey::Global => Some(String::new()),
-            LimitKey::Ip => Some(
-                ctx.client_ip
-                    .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-            ),
-            LimitKey::Header(name) => Some(
-                headers
-                    .get(name)
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    .unwrap_or_default(),
-            ),
-            LimitKey::Claim(claim) => match claims?.get(claim)? {
-                Value::String(s) => Some(s.clone()),
-                other => Some(other.to_string()),
+            LimitKey::Global => String::new(),
+            LimitKey::Ip => ctx
+                .client_ip
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+            LimitKey::Header(name) => headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default(),
+            LimitKey::Claim(claim) => match claims.and_then(|c| c.get(claim)) {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => NO_CLAIM.to_owned(),
             },
         }
     }
@@ -198,34 +181,9 @@ impl Limit {
     }
 }
 
-/// Parses `N/s`, `N/min`, `N/hour` or `N/day` into the emission interval.
-pub fn parse_rate(rate: &str) -> Option<Duration> {
-    let (count, unit) = rate.split_once('/')?;
-    let count: u32 = count.trim().parse().ok().filter(|c| *c > 0)?;
-    let period = match unit.trim() {
-        "s" | "sec" | "second" => Duration::from_secs(1),
-        "m" | "min" | "minute" => Duration::from_secs(60),
-        "h" | "hour" => Duration::from_secs(3600),
-        "d" | "day" => Duration::from_secs(86_400),
-        _ => return None,
-    };
-    Some(period / count).filter(|d| !d.is_zero())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rates_parse_into_intervals() {
-        assert_eq!(parse_rate("60/min"), Some(Duration::from_secs(1)));
-        assert_eq!(parse_rate("10/s"), Some(Duration::from_millis(100)));
-        assert_eq!(parse_rate("3000/min"), Some(Duration::from_millis(20)));
-        assert_eq!(parse_rate("24/day"), Some(Duration::from_secs(3600)));
-        for bad in ["", "60", "0/min", "-1/min", "x/min", "60/fortnight", "60/"] {
-            assert_eq!(parse_rate(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn retry_after_rounds_up_and_is_never_zero() {

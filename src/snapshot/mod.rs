@@ -1,6 +1,14 @@
 //! Everything built from one config generation, shared as `Arc` and swapped
 //! whole on reload: a request runs start to finish on the snapshot it began
 //! with.
+//!
+//! Building is here, not in `config/`: validate the data, then build the
+//! runtime objects from it (verifiers, limits, routes, clients), each
+//! builder recording what only shows once secrets are resolved.
+
+mod limits;
+mod routes;
+mod verifiers;
 
 use std::sync::Arc;
 
@@ -13,6 +21,26 @@ use crate::config::validate;
 use crate::config::{Config, ConfigError, SecretSource};
 use crate::rate_limit::Limit;
 use crate::routing::RouteTable;
+
+/// Verifiers and limits of the previous generation that a reload may keep.
+trait Reuse {
+    /// The verifier named `name`, if its definition was `config`.
+    fn verifier(&self, name: &str, config: &VerifierConfig) -> Option<Arc<Verifier>>;
+    /// The limit named `name`, if its definition and `[rate_limit]` match `config`.
+    fn limit(&self, name: &str, config: &Config) -> Option<Arc<Limit>>;
+}
+
+/// Nothing to reuse (first start, `check`).
+struct Fresh;
+
+impl Reuse for Fresh {
+    fn verifier(&self, _: &str, _: &VerifierConfig) -> Option<Arc<Verifier>> {
+        None
+    }
+    fn limit(&self, _: &str, _: &Config) -> Option<Arc<Limit>> {
+        None
+    }
+}
 
 /// One config generation, ready to serve.
 #[derive(Debug)]
@@ -46,7 +74,7 @@ pub enum SnapshotError {
 impl Snapshot {
     /// Validates `config`, resolves its secrets and builds the runtime parts.
     pub fn build(config: Config, secrets: &dyn SecretSource) -> Result<Self, SnapshotError> {
-        Self::build_with(config, secrets, &validate::Fresh)
+        Self::build_with(config, secrets, &Fresh)
     }
 
     /// Like [`Snapshot::build`], keeping what `previous` can lend: JWKS
@@ -62,19 +90,38 @@ impl Snapshot {
     fn build_with(
         config: Config,
         secrets: &dyn SecretSource,
-        reuse: &dyn validate::Reuse,
+        reuse: &dyn Reuse,
     ) -> Result<Self, SnapshotError> {
-        let routes = validate::routes(&config, secrets, reuse).map_err(ConfigError::Invalid)?;
+        let mut problems = validate::check(&config);
+        let verifiers = verifiers::build(&config.auth, secrets, &mut problems, &|name, vc| {
+            reuse.verifier(name, vc)
+        });
+        let limits = limits::build(&config, &mut problems, &|name| reuse.limit(name, &config));
+        let cors = config
+            .cors
+            .as_ref()
+            .and_then(|c| routes::cors_policy(c, "cors", &mut problems));
+        if let Some(files) = &config.static_files
+            && !secrets.resolve_path(&files.dir).is_dir()
+        {
+            problems.push(validate::Problem::new(
+                "static.dir",
+                "is not a directory; point it at your frontend's build output (e.g. \"./dist\", relative to this file)",
+            ));
+        }
+        let parts = routes::Parts {
+            verifiers: &verifiers,
+            limits: &limits,
+            cors: cors.clone(),
+        };
+        let routes = routes::build(&config, secrets, &parts, &mut problems);
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems).into());
+        }
         let clients = (0..config.server.workers())
             .map(|_| crate::proxy::client())
             .collect::<Result<_, _>>()
             .map_err(SnapshotError::Client)?;
-        // Already validated with the routes; errors cannot occur here.
-        let cors = config
-            .cors
-            .as_ref()
-            .and_then(|c| crate::cors::Cors::new(c).ok())
-            .map(Arc::new);
         let prefixes: Vec<&str> = routes.iter().map(|r| r.path.as_str()).collect();
         let static_files = config.static_files.as_ref().map(|s| {
             crate::static_files::StaticFiles::new(
@@ -110,11 +157,7 @@ impl Snapshot {
 
     /// Why this snapshot cannot serve every route yet (empty when ready).
     pub fn not_ready(&self) -> Vec<String> {
-        let mut reasons: Vec<String> = self
-            .verifiers()
-            .filter(|v| !v.ready())
-            .map(|v| format!("verifier `{}` has no keys yet (JWKS not loaded)", v.name))
-            .collect();
+        let mut reasons: Vec<String> = self.verifiers().filter_map(|v| v.not_ready()).collect();
         if self.limits().any(|l| !l.ready()) {
             reasons.push("the rate-limit Redis is not connected yet".to_owned());
         }
@@ -132,7 +175,7 @@ impl Snapshot {
     }
 }
 
-impl validate::Reuse for Snapshot {
+impl Reuse for Snapshot {
     fn verifier(&self, name: &str, config: &VerifierConfig) -> Option<Arc<Verifier>> {
         (self.config.auth.get(name) == Some(config))
             .then(|| self.verifiers().find(|v| &*v.name == name).cloned())

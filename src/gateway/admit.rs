@@ -1,0 +1,123 @@
+//! Admission: is this a request the gateway will handle at all, and which
+//! route owns it? Framing, path safety, route match (or the frontend's
+//! static files), CORS preflight, method, declared body length.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{Method, Request, Response, header};
+
+use super::Exchange;
+use crate::error::GatewayError;
+use crate::proxy::path;
+use crate::routing::Route;
+use crate::snapshot::Snapshot;
+
+/// What admission decided.
+pub(super) enum Admission {
+    /// The gateway answers itself (a static file, a preflight).
+    Answered(Response<Body>),
+    /// The request goes on, on this route.
+    Route(Arc<Route>),
+}
+
+/// Runs admission; the route is recorded on the exchange.
+pub(super) async fn admit(ex: &mut Exchange) -> Result<Admission, GatewayError> {
+    let headers = &ex.request.headers;
+    if headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(GatewayError::BadRequest(
+            "the request has both Content-Length and Transfer-Encoding",
+        ));
+    }
+    let declared_length = declared_length(headers)?;
+
+    let normalized = match path::normalize(ex.request.uri.path())? {
+        Cow::Owned(path) => Some(path),
+        Cow::Borrowed(_) => None,
+    };
+    ex.set_normalized(normalized);
+    let Some((route, remainder)) = ex.snapshot.routes.find(ex.path()) else {
+        let snapshot = Arc::clone(&ex.snapshot);
+        let (request, path) = head_only(ex);
+        return static_file(&snapshot, request, &path)
+            .await
+            .map(Admission::Answered);
+    };
+    let route = Arc::clone(route);
+    let remainder_at = ex.path().len() - remainder.len();
+    tracing::Span::current().record("route", &*route.name);
+    ex.set_route(Arc::clone(&route), remainder_at);
+
+    // CORS preflight: answered here, before authentication and limits, never forwarded.
+    if let Some(preflight) = route.cors.as_ref().and_then(|policy| {
+        policy.preflight(
+            &ex.request.method,
+            &ex.request.headers,
+            route.methods.as_deref(),
+        )
+    }) {
+        // The preflight answer carries its own CORS headers.
+        ex.cors = None;
+        return Ok(Admission::Answered(preflight));
+    }
+
+    if !route.allows(&ex.request.method) {
+        return Err(GatewayError::MethodNotAllowed {
+            allow: route.allow.clone(),
+        });
+    }
+    if declared_length.is_some_and(|len| len > route.max_body) {
+        return Err(GatewayError::PayloadTooLarge {
+            limit: route.max_body,
+        });
+    }
+    Ok(Admission::Route(route))
+}
+
+/// Routes always win; what matches none may be a file of the frontend.
+async fn static_file(
+    snapshot: &Snapshot,
+    request: Request<Body>,
+    path: &str,
+) -> Result<Response<Body>, GatewayError> {
+    let Some(files) = &snapshot.static_files else {
+        return Err(GatewayError::NoRoute);
+    };
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return Err(GatewayError::NoRoute);
+    }
+    files
+        .serve(request, path)
+        .await
+        .ok_or(GatewayError::NoRoute)
+}
+
+/// The client's request head, without its body, and the normalized path.
+fn head_only(ex: &Exchange) -> (Request<Body>, String) {
+    let mut request = Request::new(Body::empty());
+    *request.method_mut() = ex.request.method.clone();
+    *request.uri_mut() = ex.request.uri.clone();
+    *request.headers_mut() = ex.request.headers.clone();
+    (request, ex.path().to_owned())
+}
+
+/// The `Content-Length` the client declared, if any; several differing values are refused.
+fn declared_length(headers: &http::HeaderMap) -> Result<Option<u64>, GatewayError> {
+    let bad = || GatewayError::BadRequest("the Content-Length header is not a single number");
+    let mut values = headers.get_all(header::CONTENT_LENGTH).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let length: u64 = first
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(bad)?;
+    if values.next().is_some() {
+        return Err(bad());
+    }
+    Ok(Some(length))
+}
