@@ -8,6 +8,9 @@
 //! from /proc, before/after).
 //!
 //! `BENCH_SECS` sets the measuring time per case (default 3 s).
+//! `BENCH_BASELINE_BIN=/path/to/older/portcullis` runs the same cases
+//! through a second build (e.g. the commit before a change) in the same run,
+//! so a change is compared against its baseline under the same load.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -43,13 +46,20 @@ async fn run(measure: Duration) {
     let upstream_process = Upstream::start();
     let upstream = upstream_process.addr;
     let dir = tempfile::tempdir().expect("tempdir");
-    let portcullis = ProxyProcess::portcullis(upstream, dir.path());
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_portcullis"));
+    let portcullis = ProxyProcess::portcullis(upstream, dir.path(), &bin, "");
     let idle_rss = portcullis.memory().0;
     // The same gateway process, on a route that verifies an RS256 JWT
     // (one token, so after the first request it is a cache hit).
     let jwt = portcullis.jwt_route();
     let limited = portcullis.limited_route();
     let mut proxies = vec![portcullis, jwt, limited];
+    if let Some(baseline) = std::env::var_os("BENCH_BASELINE_BIN") {
+        let base = ProxyProcess::portcullis(upstream, dir.path(), baseline.as_ref(), "baseline ");
+        proxies.push(base.jwt_route());
+        proxies.push(base.limited_route());
+        proxies.insert(1, base);
+    }
     // nginx, when installed, as a same-run anchor: a plain reverse proxy
     // with the same header injection, one worker, buffered access log.
     if let Some(nginx) = ProxyProcess::nginx(upstream, dir.path()) {
@@ -79,7 +89,7 @@ async fn run(measure: Duration) {
             .await;
             let cpu = proxy.cpu_time() - cpu_before;
             let per_request = cpu.as_secs_f64() * 1e6 / proxied.sent as f64;
-            proxied.print(proxy.name, conns, Some(per_request));
+            proxied.print(&proxy.name, conns, Some(per_request));
             println!(
                 "  -> vs direct: throughput {:.2}x, p50 {:.2}x; added p50 latency {} µs",
                 proxied.rps() / direct.rps(),
@@ -141,7 +151,7 @@ impl Drop for Upstream {
 
 /// A proxy under test, running as a child process.
 struct ProxyProcess {
-    name: &'static str,
+    name: String,
     path: &'static str,
     bearer: Option<String>,
     /// `None` for a second view of another entry's process.
@@ -156,7 +166,12 @@ fn free_port() -> SocketAddr {
 }
 
 impl ProxyProcess {
-    fn portcullis(upstream: SocketAddr, dir: &std::path::Path) -> Self {
+    fn portcullis(
+        upstream: SocketAddr,
+        dir: &std::path::Path,
+        bin: &std::path::Path,
+        label: &str,
+    ) -> Self {
         let config = dir.join("bench.toml");
         std::fs::write(
             &config,
@@ -206,7 +221,7 @@ inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
         )
         .expect("write config");
         let addr = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        let mut child = Command::new(bin)
             .arg("run")
             .arg("--config")
             .arg(&config)
@@ -225,14 +240,14 @@ inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
         // Reads (and discards) the gateway's log, as a container runtime would.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("\"ERROR\"") {
+                if line.contains("\"ERROR\"") || !line.starts_with('{') {
                     eprintln!("gateway: {line}");
                 }
             }
         });
         let pid = child.id();
         Self::ready(Self {
-            name: "via portcullis (+inject header)",
+            name: format!("{label}via portcullis (+inject header)"),
             path: "/api/bench/chat",
             bearer: None,
             child: Some(child),
@@ -243,7 +258,7 @@ inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
 
     fn limited_route(&self) -> Self {
         Self {
-            name: "via portcullis (+2 limits +inject)",
+            name: self.name.replace("(+inject header)", "(+2 limits +inject)"),
             path: "/api/limited/chat",
             bearer: None,
             child: None,
@@ -264,7 +279,9 @@ inject_headers = {{ authorization = "Bearer ${{env:BENCH_KEY}}" }}
         )
         .expect("token");
         Self {
-            name: "via portcullis (+JWT RS256 +inject)",
+            name: self
+                .name
+                .replace("(+inject header)", "(+JWT RS256 +inject)"),
             path: "/api/jwt/chat",
             bearer: Some(token),
             child: None,
@@ -321,7 +338,7 @@ http {{
             .spawn()
             .ok()?;
         Some(Self::ready(Self {
-            name: "via nginx (anchor, +inject header)",
+            name: "via nginx (anchor, +inject header)".to_owned(),
             path: "/api/bench/chat",
             bearer: None,
             pid: nginx.id(),

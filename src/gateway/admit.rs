@@ -48,7 +48,6 @@ pub(super) async fn admit(ex: &mut Exchange) -> Result<Admission, GatewayError> 
     };
     let route = Arc::clone(route);
     let remainder_at = ex.path().len() - remainder.len();
-    tracing::Span::current().record("route", &*route.name);
     ex.set_route(Arc::clone(&route), remainder_at);
 
     // CORS preflight: answered here, before authentication and limits, never forwarded.

@@ -40,6 +40,7 @@ use tracing::Instrument;
 
 use crate::error::GatewayError;
 use crate::observability::metrics;
+use crate::routing::Route;
 use crate::snapshot::Gateway;
 pub use exchange::Exchange;
 pub use request_body::RequestBody;
@@ -53,13 +54,7 @@ pub async fn handle(State(gateway): State<Gateway>, request: Request<Body>) -> R
         .map(|info| info.0);
     // One snapshot for the whole request, even if a reload swaps it meanwhile.
     let mut exchange = Exchange::new(gateway.snapshot(), gateway.worker(), peer, request);
-    // Every line logged while this request is handled carries its id and route.
-    let span = tracing::info_span!(
-        "request",
-        request_id = exchange.request_id(),
-        route = tracing::field::Empty,
-    );
-    let result = request_path(&mut exchange).instrument(span).await;
+    let result = request_path(&mut exchange).await;
     finish(exchange, result)
 }
 
@@ -70,14 +65,27 @@ async fn request_path(ex: &mut Exchange) -> Result<Response<Body>, GatewayError>
         // A static file or a preflight: answered by the gateway itself.
         admit::Admission::Answered(answer) => return Ok(answer),
     };
-    limits::before_auth(ex, &route).await?;
-    authenticate::authenticate(ex, &route).await?;
-    limits::after_auth(ex, &route).await?;
-    request_body::read_if_needed(ex, &route).await?;
-    let mut upstream = upstream_request::build(ex, &route)?;
-    upstream_request::inject_secrets(&route, &mut upstream);
-    let response = send::send(ex, &route, upstream).await?;
-    Ok(respond::upstream_response(ex, &route, response))
+    // Every line logged from here on carries the request's id and route.
+    // (Admission logs nothing; opening the span once both are known saves
+    // re-recording a field, which costs a JSON re-serialization per request.)
+    let span = tracing::info_span!(
+        "request",
+        request_id = ex.request_id(),
+        route = &*route.name,
+    );
+    route_phases(ex, &route).instrument(span).await
+}
+
+/// The phases of a request a route owns.
+async fn route_phases(ex: &mut Exchange, route: &Route) -> Result<Response<Body>, GatewayError> {
+    limits::before_auth(ex, route).await?;
+    authenticate::authenticate(ex, route).await?;
+    limits::after_auth(ex, route).await?;
+    request_body::read_if_needed(ex, route).await?;
+    let mut upstream = upstream_request::build(ex, route)?;
+    upstream_request::inject_secrets(route, &mut upstream);
+    let response = send::send(ex, route, upstream).await?;
+    Ok(respond::upstream_response(ex, route, response))
 }
 
 /// The one place a response leaves: errors become JSON, then every answer
