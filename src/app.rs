@@ -11,7 +11,7 @@ use axum::Router;
 use crate::snapshot::Gateway;
 
 /// The router for the main listener.
-pub fn app(gateway: Gateway) -> Router {
+pub(crate) fn app(gateway: Gateway) -> Router {
     Router::new()
         .fallback(crate::gateway::handle)
         .with_state(gateway)

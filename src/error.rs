@@ -18,7 +18,7 @@ use crate::rate_limit::Decision;
 
 /// Everything that can make the gateway answer instead of the upstream.
 #[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
+pub(crate) enum GatewayError {
     /// No route owns the path.
     #[error("no route matches this path")]
     NoRoute,
@@ -68,7 +68,7 @@ pub enum GatewayError {
 
 impl GatewayError {
     /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             GatewayError::NoRoute => StatusCode::NOT_FOUND,
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -88,7 +88,7 @@ impl GatewayError {
     }
 
     /// The stable machine code in the JSON body.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             GatewayError::NoRoute => "no_route",
             GatewayError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -105,7 +105,7 @@ impl GatewayError {
     }
 
     /// The JSON response: `{"error":{"code":..,"message":..,"request_id":..}}`.
-    pub fn into_response(self, request_id: &HeaderValue) -> Response<Body> {
+    pub(crate) fn into_response(self, request_id: &HeaderValue) -> Response<Body> {
         if let GatewayError::Internal(detail) = &self {
             tracing::error!(detail, "internal error");
         }

@@ -8,52 +8,67 @@
 //! # Layout
 //!
 //! - [`cli`]: `run`, `check`, `token`, `probe`; `main.rs` only parses and calls in.
-//! - [`config`]: load (figment: TOML + `PORTCULLIS_` env), model (serde
-//!   structs rejecting unknown keys), secret references (`${env:..}`,
-//!   `${file:..}`), validation (every problem with its key and a fix).
-//! - [`snapshot`]: everything built from one config generation (route table,
-//!   resolved secrets, HTTP client), shared as `Arc` and swappable.
-//! - [`reload`]: hot reload (SIGHUP, file watch): load -> validate -> build -> swap.
+//! - [`config`]: configuration as data. Load (figment: TOML + `PORTCULLIS_`
+//!   env), model (serde structs rejecting unknown keys), typed values (rates,
+//!   limit keys, token sources, algorithms: bad values are load errors with
+//!   their key path), secret references (`${env:..}`, `${file:..}`),
+//!   validation (cross-field rules, every problem with its key and a fix).
+//!   Imports no runtime module.
+//! - [`snapshot`]: builds everything of one config generation from a
+//!   validated config (verifiers, limits, routes, CORS policies, HTTP
+//!   clients), shared as `Arc` and swapped whole on reload.
+//! - `reload`: hot reload (SIGHUP, file watch): load -> validate -> build -> swap.
 //! - [`server`]: serve an already-bound listener (thread-per-core workers), graceful shutdown.
-//! - [`app`]: the middleware stack of the main listener, in one place.
-//! - [`gateway`]: the request path, phase by phase (see there).
-//! - [`cors`]: origin matching, preflight answers, CORS response headers.
-//! - [`context`]: request id, peer, client address.
-//! - [`routing`]: path -> route, whole-segment prefix, longest wins.
-//! - [`auth`]: JWT verifiers, JWKS, token sources, CSRF, claim rules.
+//! - `app`: the router of the main listener, in one place.
+//! - `gateway`: the request path, one file per phase over one `Exchange` (see below).
+//! - `routing`: path -> route, whole-segment prefix, longest wins.
+//! - [`auth`]: verifiers of several kinds behind one interface (JWT today:
+//!   JWKS, token sources, CSRF, claim rules); a kind may need the body.
 //! - [`rate_limit`]: named limits (GCRA), memory and Redis stores.
-//! - [`proxy`]: upstream client, path safety, header hygiene, streaming bodies.
-//! - [`task`]: background tasks that die with their owner.
-//! - [`static_files`]: an optional built SPA on the same origin.
-//! - [`error`]: the one error type and its JSON response.
+//! - `cors`: origin matching, preflight answers, CORS response headers.
+//! - `proxy`: the tools the phases forward with: upstream client, path
+//!   safety, header hygiene (strip, then set), streaming body wrappers.
+//! - `context`: request id, peer, client address.
+//! - `error`: the one error type, and the one place it becomes a JSON response.
+//! - `static_files`: an optional built SPA on the same origin.
+//! - `task`: background tasks that die with their owner.
 //! - [`observability`]: tracing setup, access log, Prometheus metrics,
 //!   the admin listener (`/healthz`, `/readyz`, `/metrics`).
 //!
 //! # The request path
 //!
 //! ```text
-//! accept -> request id -> framing check -> path safety -> route match
-//!        (no route: static files, else 404) -> CORS preflight -> method -> body limit
-//!        -> rate limits (ip, header) -> authenticate (JWT, CSRF, claims)
-//!        -> rate limits (claim, global) -> strip, then set headers
-//!        -> forward upstream (streaming) -> filter response headers
-//!        -> CORS + RateLimit headers -> access log and metrics when the body ends
+//! accept -> Exchange (request id, peer, snapshot)
+//!   admit            framing, path safety, route match (no route: static files, else 404),
+//!                    CORS preflight, method, declared body length
+//!   [span: request_id, route]
+//!   limits           keyed by ip / header
+//!   authenticate     the route's verifier (body read first if its kind needs it), CSRF, claims
+//!   limits           keyed by claim / global
+//!   request_body     read whole, once, bounded, only if a route feature needs it
+//!   upstream_request URL; headers stripped, then set; secrets injected (own step)
+//!   send             streaming, route timeout; 413 / 400 / 502 / 504 by cause
+//!   respond          filtered response headers, RateLimit headers
+//! finish: errors -> JSON; request id + CORS on every answer; response body taps
+//!         (access log + metrics when the body ends; metering next)
 //! ```
+//!
+//! See `ARCHITECTURE.md` for where state lives and where the next features plug in.
 
-pub mod app;
+pub(crate) mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod context;
-pub mod cors;
-pub mod error;
-pub mod gateway;
+pub(crate) mod context;
+pub(crate) mod cors;
+pub(crate) mod error;
+pub(crate) mod gateway;
 pub mod observability;
-pub mod proxy;
+pub(crate) mod proxy;
 pub mod rate_limit;
-pub mod reload;
-pub mod routing;
+pub(crate) mod reload;
+pub(crate) mod routing;
 pub mod server;
 pub mod snapshot;
-pub mod static_files;
-pub mod task;
+pub(crate) mod static_files;
+pub(crate) mod task;

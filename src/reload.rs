@@ -26,7 +26,7 @@ const DEBOUNCE: Duration = Duration::from_millis(250);
 
 /// Loads `path` and swaps it in, or explains why not; either way counted in
 /// `portcullis_config_reloads_total`.
-pub fn reload(gateway: &Gateway, path: &Path) -> Result<usize, String> {
+pub(crate) fn reload(gateway: &Gateway, path: &Path) -> Result<usize, String> {
     let result = load_and_swap(gateway, path);
     crate::observability::metrics::config_reload(result.is_ok());
     result
@@ -52,7 +52,7 @@ fn load_and_swap(gateway: &Gateway, path: &Path) -> Result<usize, String> {
 
 /// Reloads on SIGHUP and, when `watch` is set, when the config file changes.
 /// Runs until the process ends.
-pub async fn run(gateway: Gateway, path: PathBuf, watch: bool) {
+pub(crate) async fn run(gateway: Gateway, path: PathBuf, watch: bool) {
     let (tx, mut triggers) = mpsc::unbounded_channel::<&'static str>();
     #[cfg(unix)]
     {

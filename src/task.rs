@@ -10,12 +10,12 @@ use tokio::task::AbortHandle;
 
 /// A task slot owned by a value.
 #[derive(Debug, Default)]
-pub struct OwnedTask(Mutex<Option<AbortHandle>>);
+pub(crate) struct OwnedTask(Mutex<Option<AbortHandle>>);
 
 impl OwnedTask {
     /// Spawns `make()` on the current runtime unless already started.
     /// Without a runtime nothing starts (e.g. `portcullis check`).
-    pub fn start_once<F>(&self, make: impl FnOnce() -> F)
+    pub(crate) fn start_once<F>(&self, make: impl FnOnce() -> F)
     where
         F: Future<Output = ()> + Send + 'static,
     {

@@ -9,6 +9,7 @@
 //! phase two: cross-field rules, every problem at once.
 
 pub mod model;
+mod problem;
 pub mod secret;
 pub mod validate;
 mod validate_auth;

@@ -10,7 +10,7 @@ use jsonwebtoken::AlgorithmFamily;
 use url::Url;
 
 use super::model::{VerifierConfig, VerifierKind};
-use super::validate::{Problem, Problems, families, is_name};
+use super::problem::{Problem, Problems, is_name};
 use super::values::TokenFrom;
 
 /// Records the problems of verifier `name`.
@@ -126,4 +126,9 @@ fn jwks_url(raw: &str, p: &mut Problems<'_>) -> Option<Url> {
             None
         }
     }
+}
+
+/// The algorithm families of a JWT verifier (for key-source checks).
+fn families(c: &VerifierConfig) -> Vec<AlgorithmFamily> {
+    c.algorithms.iter().map(|a| a.0.family()).collect()
 }

@@ -27,7 +27,7 @@ use crate::routing::Route;
 use crate::snapshot::Snapshot;
 
 /// One request on its way through the gateway.
-pub struct Exchange {
+pub(crate) struct Exchange {
     /// The config generation this request runs on, start to finish.
     pub snapshot: Arc<Snapshot>,
     /// The worker thread serving it (picks the upstream connection pool).
@@ -60,7 +60,7 @@ pub struct Exchange {
 
 impl Exchange {
     /// A new exchange for `request` on `snapshot`.
-    pub fn new(
+    pub(crate) fn new(
         snapshot: Arc<Snapshot>,
         worker: usize,
         peer: Option<SocketAddr>,
@@ -88,17 +88,17 @@ impl Exchange {
     }
 
     /// The request id, for logs.
-    pub fn request_id(&self) -> &str {
+    pub(crate) fn request_id(&self) -> &str {
         self.ctx.request_id.to_str().unwrap_or("-")
     }
 
     /// The path after the route's prefix (normalized; `""` or starting with `/`).
-    pub fn remainder(&self) -> &str {
+    pub(crate) fn remainder(&self) -> &str {
         &self.path()[self.remainder_at..]
     }
 
     /// The path routing sees: normalized, or the client's when that was already normal.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.normalized
             .as_deref()
             .unwrap_or(self.request.uri.path())
@@ -117,7 +117,7 @@ impl Exchange {
     }
 
     /// The `Origin` the client sent, if any.
-    pub fn origin(&self) -> Option<&HeaderValue> {
+    pub(crate) fn origin(&self) -> Option<&HeaderValue> {
         self.request.headers.get(http::header::ORIGIN)
     }
 }

@@ -28,7 +28,7 @@ mod limits;
 mod request_body;
 mod respond;
 mod send;
-pub mod taps;
+pub(crate) mod taps;
 mod upstream_request;
 
 use std::net::SocketAddr;
@@ -42,11 +42,13 @@ use crate::error::GatewayError;
 use crate::observability::metrics;
 use crate::routing::Route;
 use crate::snapshot::Gateway;
-pub use exchange::Exchange;
-pub use request_body::RequestBody;
+pub(crate) use exchange::Exchange;
 
 /// The axum handler for every request on the main listener.
-pub async fn handle(State(gateway): State<Gateway>, request: Request<Body>) -> Response<Body> {
+pub(crate) async fn handle(
+    State(gateway): State<Gateway>,
+    request: Request<Body>,
+) -> Response<Body> {
     metrics::request_started();
     let peer = request
         .extensions()

@@ -2,8 +2,9 @@
 //!
 //! A body is read at most once, bounded by the route's `max_body` (413 past
 //! it, 400 when the client breaks it off), into `Bytes` that every phase can
-//! look at. A phase may replace it (a rewritten JSON request); the upstream
-//! then gets exactly those bytes with a `Content-Length` that matches them.
+//! look at. A phase may replace it (a rewritten JSON request: assign
+//! `RequestBody::Buffered`); the upstream then gets exactly those bytes with
+//! a `Content-Length` that matches them, whatever the client declared.
 //! A body nobody needed streams to the upstream as it arrives, counted
 //! against `max_body` on the way (`proxy::body::limit_request`).
 
@@ -21,7 +22,7 @@ use crate::routing::Route;
 
 /// The client's request body.
 #[derive(Debug)]
-pub enum RequestBody {
+pub(crate) enum RequestBody {
     /// Not read: it streams to the upstream as it arrives.
     Streaming(Body),
     /// Read whole (or rewritten): exactly these bytes go upstream.
@@ -30,7 +31,7 @@ pub enum RequestBody {
 
 impl RequestBody {
     /// The whole body, read now if it was still streaming.
-    pub async fn read(&mut self, max: u64) -> Result<&Bytes, GatewayError> {
+    pub(crate) async fn read(&mut self, max: u64) -> Result<&Bytes, GatewayError> {
         if let RequestBody::Streaming(body) = self {
             let body = std::mem::take(body);
             let limit = usize::try_from(max).unwrap_or(usize::MAX);
@@ -55,13 +56,8 @@ impl RequestBody {
         }
     }
 
-    /// Replaces the body (a phase rewrote it).
-    pub fn replace(&mut self, bytes: Bytes) {
-        *self = RequestBody::Buffered(bytes);
-    }
-
     /// The body's length when it was read whole.
-    pub fn buffered_len(&self) -> Option<usize> {
+    pub(crate) fn buffered_len(&self) -> Option<usize> {
         match self {
             RequestBody::Buffered(bytes) => Some(bytes.len()),
             RequestBody::Streaming(_) => None,

@@ -22,7 +22,7 @@ use crate::observability::access_log::{self, AccessRecord};
 use crate::proxy::body::{BoxError, StreamEnd};
 
 /// An observer of one response body.
-pub trait Tap: Send + Sync + 'static {
+pub(crate) trait Tap: Send + Sync + 'static {
     /// A data frame on its way to the client.
     fn data(&mut self, _chunk: &Bytes) {}
     /// The body is over: how it ended and how many bytes were sent.

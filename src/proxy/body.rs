@@ -21,7 +21,7 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
 /// A boxed error, as bodies carry them.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How a response body ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,19 +36,19 @@ pub enum StreamEnd {
 
 /// What happened to a request body on its way upstream.
 #[derive(Debug, Default)]
-pub struct BodyOutcome(AtomicU8);
+pub(crate) struct BodyOutcome(AtomicU8);
 
 const TOO_LARGE: u8 = 1;
 const CLIENT_FAILED: u8 = 2;
 
 impl BodyOutcome {
     /// The body went past `max_body`.
-    pub fn too_large(&self) -> bool {
+    pub(crate) fn too_large(&self) -> bool {
         self.0.load(Ordering::Acquire) == TOO_LARGE
     }
 
     /// The client's body stream failed (disconnect, bad chunk encoding).
-    pub fn client_failed(&self) -> bool {
+    pub(crate) fn client_failed(&self) -> bool {
         self.0.load(Ordering::Acquire) == CLIENT_FAILED
     }
 }
@@ -59,7 +59,7 @@ impl BodyOutcome {
 struct TooLarge;
 
 /// Wraps the client's body as a streaming upstream body capped at `max` bytes.
-pub fn limit_request(body: Body, max: u64, outcome: Arc<BodyOutcome>) -> reqwest::Body {
+pub(crate) fn limit_request(body: Body, max: u64, outcome: Arc<BodyOutcome>) -> reqwest::Body {
     let mut seen: u64 = 0;
     let stream = body
         .into_data_stream()
@@ -81,7 +81,7 @@ pub fn limit_request(body: Body, max: u64, outcome: Arc<BodyOutcome>) -> reqwest
 /// The upstream went quiet for longer than the route's timeout.
 #[derive(Debug, thiserror::Error)]
 #[error("upstream idle for longer than the route timeout")]
-pub struct IdleTimeoutError;
+pub(crate) struct IdleTimeoutError;
 
 pin_project! {
     /// A response body that fails when no frame arrives within `idle`.
@@ -96,7 +96,7 @@ pin_project! {
 
 impl<B> IdleTimeout<B> {
     /// Wraps `inner`; the first gap is measured from now.
-    pub fn new(inner: B, idle: Duration) -> Self {
+    pub(crate) fn new(inner: B, idle: Duration) -> Self {
         Self {
             inner,
             sleep: tokio::time::sleep(idle),

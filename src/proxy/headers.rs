@@ -16,7 +16,7 @@ use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::routing::Route;
 
-pub use crate::context::REQUEST_ID;
+pub(crate) use crate::context::REQUEST_ID;
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -38,7 +38,7 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 }
 
 /// Headers the gateway alone decides: never taken from a client, never injectable.
-pub fn is_gateway_owned(name: &HeaderName) -> bool {
+pub(crate) fn is_gateway_owned(name: &HeaderName) -> bool {
     is_hop_by_hop(name)
         || is_untrusted_on_arrival(name)
         || matches!(name.as_str(), "host" | "content-length" | "expect")
@@ -87,7 +87,7 @@ fn connection_named(headers: &HeaderMap) -> Vec<HeaderName> {
 /// secrets are not set here but by [`inject`], a step of its own.
 /// `body_len` is the length of a body read whole (its `Content-Length`
 /// replaces the client's, which may describe the bytes before a rewrite).
-pub fn upstream_request(
+pub(crate) fn upstream_request(
     client: &HeaderMap,
     route: &Route,
     ctx: &RequestContext,
@@ -138,7 +138,7 @@ pub fn upstream_request(
 
 /// Sets the route's injected headers (secrets, marked sensitive) on the
 /// upstream request; the client's copies were stripped before.
-pub fn inject(route: &Route, out: &mut HeaderMap) {
+pub(crate) fn inject(route: &Route, out: &mut HeaderMap) {
     for (name, value) in &route.inject_headers {
         out.insert(name.clone(), value.clone());
     }
@@ -210,7 +210,7 @@ fn set_forwarded(client: &HeaderMap, ctx: &RequestContext, out: &mut HeaderMap) 
 }
 
 /// Removes what must not reach the client from an upstream response.
-pub fn filter_response(headers: &mut HeaderMap, route: &Route) {
+pub(crate) fn filter_response(headers: &mut HeaderMap, route: &Route) {
     for name in connection_named(headers) {
         headers.remove(name);
     }

@@ -2,9 +2,9 @@
 //! header hygiene, path safety and streaming body wrappers. The phases that
 //! use them are in `gateway`.
 
-pub mod body;
-pub mod headers;
-pub mod path;
+pub(crate) mod body;
+pub(crate) mod headers;
+pub(crate) mod path;
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use std::time::Duration;
 /// Redirects are never followed (a 3xx goes back to the client as is, so an
 /// injected key cannot be carried to another host), system proxy variables
 /// are ignored, and connections are pooled (HTTP/2 is negotiated over TLS).
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

@@ -19,7 +19,7 @@ use crate::routing::Route;
 
 /// Why a request path was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PathError {
+pub(crate) enum PathError {
     /// `.` or `..` as a segment, in any spelling.
     #[error("the path contains a dot-segment (`.` or `..`)")]
     DotSegment,
@@ -35,7 +35,7 @@ pub enum PathError {
 }
 
 /// Normalizes a raw request path or refuses it.
-pub fn normalize(raw: &str) -> Result<Cow<'_, str>, PathError> {
+pub(crate) fn normalize(raw: &str) -> Result<Cow<'_, str>, PathError> {
     if !raw.starts_with('/') {
         return Err(PathError::Malformed);
     }
@@ -116,7 +116,7 @@ fn hex_pair(bytes: &[u8], at: usize) -> Option<u8> {
 ///
 /// Returns `None` only if the result would leave the route's base (it cannot
 /// for a normalized remainder; the check is a second line of defence).
-pub fn upstream_url(route: &Route, remainder: &str, query: Option<&str>) -> Option<Url> {
+pub(crate) fn upstream_url(route: &Route, remainder: &str, query: Option<&str>) -> Option<Url> {
     let mut url = route.upstream.clone();
     let mut path = String::with_capacity(route.upstream_path.len() + remainder.len() + 1);
     path.push_str(&route.upstream_path);
@@ -161,7 +161,7 @@ fn forwarded_query<'q>(route: &Route, query: Option<&'q str>) -> Option<Cow<'q, 
 }
 
 /// Appends the route's injected query parameters (already encoded) to `url`.
-pub fn inject_query(url: &mut Url, route: &Route) {
+pub(crate) fn inject_query(url: &mut Url, route: &Route) {
     if route.inject_query.is_empty() {
         return;
     }
