@@ -54,6 +54,12 @@ pub(crate) enum GatewayError {
         /// The route's `max_body`.
         limit: u64,
     },
+    /// A duplicate of a webhook delivery that is being forwarded right now.
+    #[error("this delivery is being processed; retry later")]
+    DeliveryInProgress,
+    /// The webhook delivery store failed and the policy is to deny.
+    #[error("webhook deduplication is temporarily unavailable; retry shortly")]
+    DedupeUnavailable,
     /// The upstream could not be reached or broke the exchange.
     #[error("the upstream service could not be reached")]
     UpstreamUnavailable,
@@ -80,7 +86,10 @@ impl GatewayError {
             GatewayError::Auth(_) => StatusCode::UNAUTHORIZED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            GatewayError::RateLimitUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::RateLimitUnavailable | GatewayError::DedupeUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            GatewayError::DeliveryInProgress => StatusCode::CONFLICT,
             GatewayError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,6 +107,8 @@ impl GatewayError {
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::RateLimited { .. } => "rate_limited",
             GatewayError::RateLimitUnavailable => "rate_limit_unavailable",
+            GatewayError::DeliveryInProgress => "delivery_in_progress",
+            GatewayError::DedupeUnavailable => "dedupe_unavailable",
             GatewayError::UpstreamUnavailable => "upstream_unavailable",
             GatewayError::UpstreamTimeout => "upstream_timeout",
             GatewayError::Internal(_) => "internal",
@@ -129,12 +140,14 @@ impl GatewayError {
                 headers.insert(header::ALLOW, allow);
             }
             GatewayError::RateLimited { decision, .. } => decision.write_headers(headers),
-            GatewayError::RateLimitUnavailable => {
+            GatewayError::RateLimitUnavailable | GatewayError::DedupeUnavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             GatewayError::Auth(e) => {
                 // RFC 6750 §3: a challenge on 401, the error kind when a token was sent.
-                let challenge = match e {
+                let challenge = match &e {
+                    // A webhook sender does not do Bearer auth.
+                    e if e.is_signature() => None,
                     AuthError::Missing => Some("Bearer"),
                     AuthError::Forbidden(_) => Some("Bearer error=\"insufficient_scope\""),
                     AuthError::Csrf(_) | AuthError::Unavailable => None,

@@ -61,6 +61,7 @@ pub mod cli;
 pub mod config;
 pub(crate) mod context;
 pub(crate) mod cors;
+pub mod deliveries;
 pub(crate) mod error;
 pub(crate) mod gateway;
 pub mod observability;

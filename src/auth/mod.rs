@@ -19,6 +19,7 @@ pub mod keys;
 pub mod mint;
 pub mod token;
 pub mod verifier;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -85,6 +86,15 @@ pub enum AuthError {
     /// A cookie token on an unsafe method from elsewhere.
     #[error("request refused to prevent cross-site request forgery: {0}")]
     Csrf(&'static str),
+    /// A webhook delivery without its signature header.
+    #[error("this route receives signed webhooks: the signature header is missing")]
+    MissingSignature,
+    /// A webhook signature that cannot be verified (the reason is logged, not sent).
+    #[error("the webhook signature is not valid")]
+    InvalidSignature(&'static str),
+    /// A valid webhook signature whose timestamp is outside the tolerance.
+    #[error("the webhook signature's timestamp is outside the accepted tolerance")]
+    SignatureExpired,
 }
 
 impl AuthError {
@@ -96,16 +106,49 @@ impl AuthError {
             AuthError::Unavailable => "auth_unavailable",
             AuthError::Forbidden(_) => "insufficient_scope",
             AuthError::Csrf(_) => "csrf",
+            AuthError::MissingSignature => "missing_signature",
+            AuthError::InvalidSignature(_) => "invalid_signature",
+            AuthError::SignatureExpired => "signature_expired",
             _ => "invalid_token",
         }
+    }
+
+    /// Whether the error is about a webhook signature (no Bearer challenge).
+    pub fn is_signature(&self) -> bool {
+        matches!(
+            self,
+            AuthError::MissingSignature | AuthError::InvalidSignature(_) | AuthError::SignatureExpired
+        )
     }
 }
 
 /// A verified request.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    /// The verified claims.
+    /// The verified claims (none for a webhook).
     pub identity: Arc<Identity>,
-    /// Where the token came from (it is not forwarded upstream).
-    pub source: TokenSource,
+    /// What proved it.
+    pub credential: Credential,
+}
+
+/// What authenticated a request.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A token, from here (it is not forwarded upstream).
+    Token(TokenSource),
+    /// A webhook signature over the body.
+    Webhook {
+        /// The delivery's key for deduplication, when the scheme has one.
+        delivery: Option<String>,
+    },
+}
+
+impl Authenticated {
+    /// Where the token came from, when a token authenticated the request.
+    pub fn token_source(&self) -> Option<TokenSource> {
+        match self.credential {
+            Credential::Token(source) => Some(source),
+            Credential::Webhook { .. } => None,
+        }
+    }
 }

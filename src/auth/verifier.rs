@@ -10,8 +10,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use super::jwt_verifier::JwtVerifier;
-use super::{AuthError, Authenticated, TokenSource, claims, token};
+use super::jwt_verifier::{JwtVerifier, unix_now};
+use super::webhook::WebhookVerifier;
+use super::{AuthError, Authenticated, Credential, Identity, TokenSource, claims, token};
 
 /// One `[auth.NAME]`, ready to verify.
 #[derive(Debug)]
@@ -27,6 +28,8 @@ pub struct Verifier {
 pub enum VerifierKind {
     /// A JWT from the `Authorization` header or a cookie.
     Jwt(JwtVerifier),
+    /// A webhook signature over the raw body.
+    Webhook(WebhookVerifier),
 }
 
 /// What a verifier may look at: the request head and, when the kind needs
@@ -49,8 +52,21 @@ impl Verifier {
 
     /// Whether [`Verifier::authenticate`] needs the whole request body.
     pub fn needs_body(&self) -> bool {
+        matches!(self.kind, VerifierKind::Webhook(_))
+    }
+
+    /// The kind, as `type` names it in the config.
+    pub fn kind_name(&self) -> &'static str {
+        use super::webhook::Scheme;
         match &self.kind {
-            VerifierKind::Jwt(_) => false,
+            VerifierKind::Jwt(_) => "jwt",
+            VerifierKind::Webhook(w) => match w.scheme {
+                Scheme::Stripe => "stripe",
+                Scheme::Github => "github",
+                Scheme::Standard => "standard",
+                Scheme::Slack => "slack",
+                Scheme::Hmac(_) => "hmac",
+            },
         }
     }
 
@@ -58,6 +74,15 @@ impl Verifier {
     pub fn jwt(&self) -> Option<&JwtVerifier> {
         match &self.kind {
             VerifierKind::Jwt(jwt) => Some(jwt),
+            VerifierKind::Webhook(_) => None,
+        }
+    }
+
+    /// The webhook verifier, if this is one.
+    pub fn webhook(&self) -> Option<&WebhookVerifier> {
+        match &self.kind {
+            VerifierKind::Webhook(webhook) => Some(webhook),
+            VerifierKind::Jwt(_) => None,
         }
     }
 
@@ -65,6 +90,11 @@ impl Verifier {
     pub fn start(&self) {
         match &self.kind {
             VerifierKind::Jwt(jwt) => jwt.start(),
+            VerifierKind::Webhook(webhook) => {
+                if let Some(dedupe) = &webhook.dedupe {
+                    dedupe.store.start();
+                }
+            }
         }
     }
 
@@ -76,6 +106,16 @@ impl Verifier {
                 self.name
             )),
             VerifierKind::Jwt(_) => None,
+            VerifierKind::Webhook(webhook) => webhook
+                .dedupe
+                .as_ref()
+                .is_some_and(|d| !d.store.ready())
+                .then(|| {
+                    format!(
+                        "verifier `{}` cannot deduplicate yet (the delivery Redis is not connected)",
+                        self.name
+                    )
+                }),
         }
     }
 
@@ -102,7 +142,21 @@ impl Verifier {
                 }
                 let identity = jwt.verify(token).await?;
                 claims::require(&identity.claims, required)?;
-                Ok(Authenticated { identity, source })
+                Ok(Authenticated {
+                    identity,
+                    credential: Credential::Token(source),
+                })
+            }
+            VerifierKind::Webhook(webhook) => {
+                let body = request.body.map_or(&[][..], |b| &b[..]);
+                let delivery = webhook.verify(request.headers, body, unix_now())?;
+                Ok(Authenticated {
+                    identity: Arc::new(Identity {
+                        claims: serde_json::Map::new(),
+                        exp: 0,
+                    }),
+                    credential: Credential::Webhook { delivery },
+                })
             }
         }
     }

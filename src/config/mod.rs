@@ -9,6 +9,7 @@
 //! phase two: cross-field rules, every problem at once.
 
 pub mod model;
+mod model_auth;
 mod problem;
 pub mod secret;
 pub mod validate;

@@ -12,7 +12,8 @@ use bytesize::ByteSize;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use super::values::{JwtAlgorithm, LimitKey, Rate, TokenFrom};
+pub use super::model_auth::*;
+use super::values::{LimitKey, Rate};
 
 /// The whole `proxy.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -276,77 +277,6 @@ pub struct LimitConfig {
 
 fn default_burst() -> u32 {
     1
-}
-
-/// `[auth.NAME]`: a verifier. Its `type` selects the kind (a JWT by
-/// default); the keys below are those of a JWT verifier.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VerifierConfig {
-    /// The kind of verifier.
-    #[serde(default, rename = "type")]
-    pub kind: VerifierKind,
-    /// Required `iss`.
-    #[serde(default)]
-    pub issuer: Option<String>,
-    /// Accepted `aud` values (one must match).
-    #[serde(default)]
-    pub audience: Option<Vec<String>>,
-    /// Explicitly accept any issuer (off: `issuer` is required).
-    #[serde(default)]
-    pub allow_any_issuer: bool,
-    /// Explicitly accept any audience (off: `audience` is required).
-    #[serde(default)]
-    pub allow_any_audience: bool,
-    /// JWKS endpoint of the identity provider.
-    #[serde(default)]
-    pub jwks_url: Option<String>,
-    /// Shared secret for HS256/384/512 (at least 32 bytes; use `${env:..}`).
-    #[serde(default)]
-    pub secret: Option<String>,
-    /// PEM public key for RS*/PS*/ES*/EdDSA (use `${file:..}`).
-    #[serde(default)]
-    pub public_key: Option<String>,
-    /// Accepted algorithms, e.g. `["RS256"]` (required for a JWT verifier).
-    #[serde(default)]
-    pub algorithms: Vec<JwtAlgorithm>,
-    /// Clock skew allowed on `exp`, `nbf` and `iat`.
-    #[serde(default = "default_leeway", with = "humantime_serde")]
-    pub leeway: Duration,
-    /// Where tokens come from: `"header"` (Authorization: Bearer) and/or `"cookie:NAME"`.
-    #[serde(default = "default_token_from")]
-    pub token_from: Vec<TokenFrom>,
-    /// JWKS refresh interval when the response has no usable Cache-Control max-age.
-    #[serde(default = "default_jwks_refresh", with = "humantime_serde")]
-    pub jwks_refresh: Duration,
-    /// Minimum gap between refetches triggered by tokens with an unknown `kid`.
-    #[serde(default = "default_jwks_cooldown", with = "humantime_serde")]
-    pub jwks_cooldown: Duration,
-}
-
-fn default_leeway() -> Duration {
-    Duration::from_secs(30)
-}
-
-fn default_token_from() -> Vec<TokenFrom> {
-    vec![TokenFrom::Header]
-}
-
-/// `[auth.NAME].type`: what a verifier checks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VerifierKind {
-    /// A JSON Web Token from a header or cookie.
-    #[default]
-    Jwt,
-}
-
-fn default_jwks_refresh() -> Duration {
-    Duration::from_secs(600)
-}
-
-fn default_jwks_cooldown() -> Duration {
-    Duration::from_secs(30)
 }
 
 /// `request_headers = { allow = [...] }` or `{ deny = [...] }`.

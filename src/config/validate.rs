@@ -192,7 +192,42 @@ fn auth(config: &Config, rc: &RouteConfig, p: &mut Problems<'_>) {
                 format!("no verifier named `{name}`; define [auth.{name}] or use one of: none, {}", known.join(", ")),
             );
         }
-        Some(_) => {}
+        Some(name) => {
+            if config.auth.get(name).is_some_and(|v| v.kind.is_webhook()) {
+                webhook_route(config, rc, name, p);
+            }
+        }
+    }
+}
+
+/// A route verified by a webhook signature: deliveries are POSTs and carry
+/// no claims.
+fn webhook_route(config: &Config, rc: &RouteConfig, verifier: &str, p: &mut Problems<'_>) {
+    if let Some(methods) = &rc.methods
+        && !methods.iter().any(|m| m.eq_ignore_ascii_case("POST"))
+    {
+        p.push(
+            "methods",
+            format!("exclude POST, but `{verifier}` verifies webhook deliveries, which are POSTs; add \"POST\""),
+        );
+    }
+    if !rc.require_claims.is_empty() || !rc.forward_claims.is_empty() {
+        p.push(
+            "auth",
+            format!("`{verifier}` verifies a webhook signature, which carries no claims; remove require_claims and forward_claims"),
+        );
+    }
+    for name in &rc.limits {
+        if config
+            .limits
+            .get(name)
+            .is_some_and(|l| matches!(l.key, LimitKey::Claim(_)))
+        {
+            p.push(
+                "limits",
+                format!("`{name}` is keyed by a claim, but `{verifier}` verifies a webhook signature, which carries no claims"),
+            );
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use super::taps::Tap;
 use crate::auth::Authenticated;
 use crate::context::RequestContext;
 use crate::cors::Cors;
+use crate::deliveries::ClaimGuard;
 use crate::rate_limit::Decision;
 use crate::routing::Route;
 use crate::snapshot::Snapshot;
@@ -56,6 +57,8 @@ pub(crate) struct Exchange {
     pub error: Option<&'static str>,
     /// Observers a phase added for the response body (e.g. metering).
     pub taps: Vec<Box<dyn Tap>>,
+    /// The claim on a webhook delivery, and how long to remember it once accepted.
+    pub delivery: Option<(ClaimGuard, Duration)>,
 }
 
 impl Exchange {
@@ -84,6 +87,7 @@ impl Exchange {
             upstream_time: None,
             error: None,
             taps: Vec::new(),
+            delivery: None,
         }
     }
 

@@ -7,8 +7,10 @@
 //! authenticate    the route's verifier (reads the body first if its kind needs it)
 //! limits          rate limits keyed by claim / global (after authentication)
 //! request_body    read the body whole, once, bounded, if a route feature needs it
+//! dedupe          claim a webhook delivery (a duplicate of an accepted one is answered 200)
 //! upstream_request  URL, then headers stripped and set, then secrets injected
 //! send            to the upstream, streaming the body, with the route's timeout
+//! dedupe          settle the claim by the upstream's status
 //! respond         filtered response headers, RateLimit headers
 //! finish          request id, CORS, response body taps (access log, metrics)
 //! ```
@@ -23,6 +25,7 @@
 
 mod admit;
 mod authenticate;
+mod dedupe;
 mod exchange;
 mod limits;
 mod request_body;
@@ -84,10 +87,15 @@ async fn route_phases(ex: &mut Exchange, route: &Route) -> Result<Response<Body>
     authenticate::authenticate(ex, route).await?;
     limits::after_auth(ex, route).await?;
     request_body::read_if_needed(ex, route).await?;
+    if let Some(answer) = dedupe::claim(ex, route).await? {
+        // A webhook delivery the upstream already accepted.
+        return Ok(answer);
+    }
     let mut upstream = upstream_request::build(ex, route)?;
     upstream_request::inject_secrets(route, &mut upstream);
-    let response = send::send(ex, route, upstream).await?;
-    Ok(respond::upstream_response(ex, route, response))
+    let response = send::send(ex, route, upstream).await;
+    dedupe::settle(ex, response.as_ref().ok().map(|r| r.status())).await;
+    Ok(respond::upstream_response(ex, route, response?))
 }
 
 /// The one place a response leaves: errors become JSON, then every answer

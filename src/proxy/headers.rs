@@ -11,12 +11,14 @@
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use crate::auth::{Authenticated, TokenSource, claims, token};
+use crate::auth::{Authenticated, Credential, TokenSource, claims, token};
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::routing::Route;
 
 pub(crate) use crate::context::REQUEST_ID;
+/// Set toward the upstream on a request whose webhook signature verified.
+const VERIFIED: HeaderName = HeaderName::from_static("x-portcullis-verified");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -95,7 +97,7 @@ pub(crate) fn upstream_request(
     body_len: Option<usize>,
 ) -> Result<HeaderMap, GatewayError> {
     let named = connection_named(client);
-    let consumed = auth.map(|a| a.source);
+    let consumed = auth.and_then(Authenticated::token_source);
     let mut out = HeaderMap::with_capacity(client.len() + route.inject_headers.len() + 4);
     for (name, value) in client {
         let drop = is_gateway_owned(name)
@@ -126,6 +128,14 @@ pub(crate) fn upstream_request(
     }
     set_forwarded(client, ctx, &mut out);
     out.insert(REQUEST_ID, ctx.request_id.clone());
+    if let (Some(auth), Some(verifier)) = (auth, &route.auth)
+        && matches!(auth.credential, Credential::Webhook { .. })
+        && let Ok(name) = HeaderValue::from_str(&verifier.name)
+    {
+        // The app can tell a verified event from anything else; a client
+        // cannot send this header (`x-portcullis-*` is stripped on arrival).
+        out.insert(VERIFIED, name);
+    }
     if let Some(auth) = auth {
         for (name, claim) in &route.forward_claims {
             if let Some(value) = claims::header_value(&auth.identity.claims, claim)? {

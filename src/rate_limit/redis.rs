@@ -86,6 +86,11 @@ impl RedisBackend {
         });
     }
 
+    /// A handle on the connection, once made (it reconnects by itself).
+    pub fn connection(&self) -> Option<ConnectionManager> {
+        self.manager.load_full().map(|manager| (*manager).clone())
+    }
+
     /// Whether the first connection has been made.
     pub fn connected(&self) -> bool {
         self.manager.load().is_some()

@@ -19,7 +19,9 @@ use crate::auth::Verifier;
 use crate::config::model::VerifierConfig;
 use crate::config::validate;
 use crate::config::{Config, ConfigError, SecretSource};
+use crate::deliveries::DeliveryStore;
 use crate::rate_limit::Limit;
+use crate::rate_limit::redis::RedisBackend;
 use crate::routing::RouteTable;
 
 /// Verifiers and limits of the previous generation that a reload may keep.
@@ -28,6 +30,8 @@ trait Reuse {
     fn verifier(&self, name: &str, config: &VerifierConfig) -> Option<Arc<Verifier>>;
     /// The limit named `name`, if its definition and `[rate_limit]` match `config`.
     fn limit(&self, name: &str, config: &Config) -> Option<Arc<Limit>>;
+    /// The webhook delivery store, if `[rate_limit]` (its backend) is unchanged.
+    fn deliveries(&self, config: &Config) -> Option<Arc<DeliveryStore>>;
 }
 
 /// Nothing to reuse (first start, `check`).
@@ -38,6 +42,9 @@ impl Reuse for Fresh {
         None
     }
     fn limit(&self, _: &str, _: &Config) -> Option<Arc<Limit>> {
+        None
+    }
+    fn deliveries(&self, _: &Config) -> Option<Arc<DeliveryStore>> {
         None
     }
 }
@@ -58,6 +65,23 @@ pub struct Snapshot {
     /// One upstream client (connection pool) per worker thread, so a
     /// worker's requests use connections driven by its own event loop.
     clients: Vec<reqwest::Client>,
+    /// Accepted webhook deliveries (kept across reloads with the backend).
+    deliveries: Arc<DeliveryStore>,
+}
+
+/// The delivery store `[rate_limit]` asks for: Redis when the backend is,
+/// else memory. A bad Redis URL is reported by the limits' builder.
+fn delivery_store(config: &Config) -> DeliveryStore {
+    let backend = &config.rate_limit.backend;
+    if (backend.starts_with("redis://") || backend.starts_with("rediss://"))
+        && let Ok(redis) = RedisBackend::new(backend)
+    {
+        return DeliveryStore::Redis {
+            backend: Arc::new(redis),
+            on_error: config.rate_limit.on_backend_error,
+        };
+    }
+    DeliveryStore::memory()
 }
 
 /// Why a snapshot could not be built.
@@ -93,9 +117,16 @@ impl Snapshot {
         reuse: &dyn Reuse,
     ) -> Result<Self, SnapshotError> {
         let mut problems = validate::check(&config);
-        let verifiers = verifiers::build(&config.auth, secrets, &mut problems, &|name, vc| {
-            reuse.verifier(name, vc)
-        });
+        let deliveries = reuse
+            .deliveries(&config)
+            .unwrap_or_else(|| Arc::new(delivery_store(&config)));
+        let verifiers = verifiers::build(
+            &config.auth,
+            secrets,
+            &mut problems,
+            &|name, vc| reuse.verifier(name, vc),
+            &deliveries,
+        );
         let limits = limits::build(&config, &mut problems, &|name| reuse.limit(name, &config));
         let cors = config
             .cors
@@ -136,6 +167,7 @@ impl Snapshot {
             trusted_proxies: config.server.trusted_proxies.clone(),
             routes: RouteTable::new(routes.into_iter().map(Arc::new).collect()),
             clients,
+            deliveries,
             config,
         })
     }
@@ -180,6 +212,10 @@ impl Reuse for Snapshot {
         (self.config.auth.get(name) == Some(config))
             .then(|| self.verifiers().find(|v| &*v.name == name).cloned())
             .flatten()
+    }
+
+    fn deliveries(&self, config: &Config) -> Option<Arc<DeliveryStore>> {
+        (self.config.rate_limit == config.rate_limit).then(|| Arc::clone(&self.deliveries))
     }
 
     fn limit(&self, name: &str, config: &Config) -> Option<Arc<Limit>> {

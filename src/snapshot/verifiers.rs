@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use http::HeaderName;
 use jsonwebtoken::{AlgorithmFamily, DecodingKey};
 
 use crate::auth::jwks::{Jwks, JwksTiming};
@@ -13,8 +14,13 @@ use crate::auth::jwt::ClaimRules;
 use crate::auth::jwt_verifier::{JwtVerifier, KeySource};
 use crate::auth::keys::{Key, KeySet};
 use crate::auth::token::Sources;
+use crate::auth::webhook::{Dedupe, HmacSpec, Scheme, WebhookVerifier, standard_key};
 use crate::auth::{Verifier, VerifierKind};
-use crate::config::model::{VerifierConfig, VerifierKind as Kind};
+use crate::deliveries::DeliveryStore;
+use crate::config::model::{
+    DEFAULT_DEDUPE, DEFAULT_JWKS_COOLDOWN, DEFAULT_JWKS_REFRESH, DEFAULT_LEEWAY, DEFAULT_TOLERANCE,
+    HmacAlgorithm, SignatureEncoding, VerifierConfig, VerifierKind as Kind,
+};
 use crate::config::validate::{Problem, Problems};
 use crate::config::values::TokenFrom;
 use crate::config::{SecretSource, secret};
@@ -30,6 +36,7 @@ pub(super) fn build(
     secrets: &dyn SecretSource,
     problems: &mut Vec<Problem>,
     reuse: &dyn Fn(&str, &VerifierConfig) -> Option<Arc<Verifier>>,
+    deliveries: &Arc<DeliveryStore>,
 ) -> BTreeMap<String, Arc<Verifier>> {
     let mut out = BTreeMap::new();
     for (name, config) in configs {
@@ -42,6 +49,7 @@ pub(super) fn build(
         let mut p = Problems::under(format!("auth.{name}"), problems);
         let kind = match config.kind {
             Kind::Jwt => jwt(name, config, secrets, &mut p).map(VerifierKind::Jwt),
+            _ => webhook(config, secrets, deliveries, &mut p).map(VerifierKind::Webhook),
         };
         if let Some(kind) = kind {
             out.insert(
@@ -64,10 +72,10 @@ fn jwt(
     let rules = ClaimRules {
         issuer: c.issuer.clone(),
         audience: c.audience.clone(),
-        leeway: c.leeway.as_secs() as i64,
+        leeway: c.leeway.unwrap_or(DEFAULT_LEEWAY).as_secs() as i64,
     };
     let mut sources = Sources::default();
-    for source in &c.token_from {
+    for source in c.token_from.as_deref().unwrap_or(&[TokenFrom::Header]) {
         match source {
             TokenFrom::Header => sources.header = true,
             TokenFrom::Cookie(cookie) => sources.cookie = Some(cookie.clone()),
@@ -77,8 +85,8 @@ fn jwt(
         (Some(url), None, None) => {
             let url = url::Url::parse(url).ok()?;
             let timing = JwksTiming {
-                refresh: c.jwks_refresh,
-                cooldown: c.jwks_cooldown,
+                refresh: c.jwks_refresh.unwrap_or(DEFAULT_JWKS_REFRESH),
+                cooldown: c.jwks_cooldown.unwrap_or(DEFAULT_JWKS_COOLDOWN),
             };
             match Jwks::new(Arc::from(name), url, timing) {
                 Ok(jwks) => KeySource::Jwks(jwks),
@@ -120,6 +128,62 @@ fn jwt(
         _ => return None,
     };
     Some(JwtVerifier::new(algorithms, rules, sources, keys))
+}
+
+fn webhook(
+    c: &VerifierConfig,
+    secrets: &dyn SecretSource,
+    deliveries: &Arc<DeliveryStore>,
+    p: &mut Problems<'_>,
+) -> Option<WebhookVerifier> {
+    let scheme = match c.kind {
+        Kind::Stripe => Scheme::Stripe,
+        Kind::Github => Scheme::Github,
+        Kind::Standard => Scheme::Standard,
+        Kind::Slack => Scheme::Slack,
+        Kind::Hmac => Scheme::Hmac(HmacSpec {
+            header: HeaderName::from_bytes(c.header.as_deref()?.as_bytes()).ok()?,
+            algorithm: c.algorithm.unwrap_or(HmacAlgorithm::Sha256),
+            encoding: c.encoding.unwrap_or(SignatureEncoding::Hex),
+            prefix: c.prefix.clone().filter(|p| !p.is_empty()),
+        }),
+        Kind::Jwt => return None,
+    };
+    let mut keys = Vec::new();
+    for (i, template) in c.secrets.as_deref().unwrap_or_default().iter().enumerate() {
+        let field = format!("secrets[{i}]");
+        let Some(secret) = resolve(p, &field, template, secrets) else {
+            continue;
+        };
+        if secret.expose().is_empty() {
+            p.push(&field, "resolves to an empty secret");
+            continue;
+        }
+        if c.kind == Kind::Standard {
+            match standard_key(secret.expose()) {
+                Some(key) if !key.is_empty() => keys.push(key),
+                _ => p.push(
+                    &field,
+                    "is not a Standard Webhooks secret: write whsec_<base64> as the provider shows it",
+                ),
+            }
+        } else {
+            keys.push(secret.expose().as_bytes().to_vec());
+        }
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    let dedupe = matches!(c.kind, Kind::Stripe | Kind::Github | Kind::Standard).then(|| Dedupe {
+        store: Arc::clone(deliveries),
+        window: c.dedupe.unwrap_or(DEFAULT_DEDUPE),
+    });
+    Some(WebhookVerifier::new(
+        scheme,
+        keys,
+        c.tolerance.unwrap_or(DEFAULT_TOLERANCE),
+        dedupe,
+    ))
 }
 
 /// Resolves a secret reference, recording why it cannot be.
