@@ -300,10 +300,10 @@ pub fn route_table(snapshot: &Snapshot) -> String {
             out,
             "route {name}: {path} -> {upstream} methods={methods} auth={auth} timeout={timeout:?} max_body={max_body} inject=[{injects}]",
             name = route.name,
-            auth = route
-                .auth
-                .as_ref()
-                .map_or_else(|| "none".to_owned(), |v| format!("{} ({})", v.name, v.kind_name())),
+            auth = route.auth.as_ref().map_or_else(
+                || "none".to_owned(),
+                |v| format!("{} ({})", v.name, v.kind_name())
+            ),
             path = route.path,
             upstream = route.upstream,
             timeout = route.timeout,

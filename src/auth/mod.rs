@@ -117,7 +117,9 @@ impl AuthError {
     pub fn is_signature(&self) -> bool {
         matches!(
             self,
-            AuthError::MissingSignature | AuthError::InvalidSignature(_) | AuthError::SignatureExpired
+            AuthError::MissingSignature
+                | AuthError::InvalidSignature(_)
+                | AuthError::SignatureExpired
         )
     }
 }

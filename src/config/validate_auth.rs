@@ -67,12 +67,7 @@ const WEBHOOK_KEYS: [KindKey; 8] = [
     ("allow_sha1", |c| c.allow_sha1),
 ];
 
-fn refuse_keys(
-    c: &VerifierConfig,
-    p: &mut Problems<'_>,
-    keys: &[KindKey],
-    what: &str,
-) {
+fn refuse_keys(c: &VerifierConfig, p: &mut Problems<'_>, keys: &[KindKey], what: &str) {
     for (key, set) in keys {
         if set(c) {
             p.push(
@@ -106,7 +101,10 @@ fn webhook(c: &VerifierConfig, p: &mut Problems<'_>) {
     match c.tolerance {
         Some(_) if !timestamped => p.push(
             "tolerance",
-            format!("\"{}\" signatures carry no timestamp; remove tolerance", kind.as_str()),
+            format!(
+                "\"{}\" signatures carry no timestamp; remove tolerance",
+                kind.as_str()
+            ),
         ),
         Some(t) if t.is_zero() => p.push("tolerance", "must be more than 0, e.g. \"5m\""),
         _ => {}
@@ -118,14 +116,20 @@ fn webhook(c: &VerifierConfig, p: &mut Problems<'_>) {
     match c.dedupe {
         Some(_) if !keyed => p.push(
             "dedupe",
-            format!("\"{}\" deliveries carry no id to deduplicate by; remove dedupe", kind.as_str()),
+            format!(
+                "\"{}\" deliveries carry no id to deduplicate by; remove dedupe",
+                kind.as_str()
+            ),
         ),
         Some(d) if d.is_zero() => p.push("dedupe", "must be more than 0, e.g. \"24h\""),
         _ => {}
     }
     if kind == VerifierKind::Hmac {
         match c.header.as_deref() {
-            None => p.push("header", "is required: the header carrying the signature, e.g. \"x-signature\""),
+            None => p.push(
+                "header",
+                "is required: the header carrying the signature, e.g. \"x-signature\"",
+            ),
             Some(h) if http::HeaderName::from_bytes(h.as_bytes()).is_err() => {
                 p.push("header", "is not a valid header name")
             }

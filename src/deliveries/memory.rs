@@ -128,12 +128,20 @@ mod tests {
         store.settle(k(1), Some(MIN));
         assert_eq!(store.claim(k(1), MIN), State::Accepted);
         store.settle(k(1), None);
-        assert_eq!(store.claim(k(1), MIN), State::Accepted, "release never forgets an accepted one");
+        assert_eq!(
+            store.claim(k(1), MIN),
+            State::Accepted,
+            "release never forgets an accepted one"
+        );
         for n in 2..10 {
             store.claim(k(n), MIN);
         }
         assert_eq!(store.len(), 3, "bounded");
-        assert_eq!(store.claim(k(1), MIN), State::Claimed, "the oldest was evicted");
+        assert_eq!(
+            store.claim(k(1), MIN),
+            State::Claimed,
+            "the oldest was evicted"
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ pub(super) async fn claim(
         return Ok(None);
     };
     let key = deliveries::key(&verifier.name, delivery);
-    match dedupe.store.claim(key, route.timeout + IN_FLIGHT_MARGIN).await {
+    match dedupe
+        .store
+        .claim(key, route.timeout + IN_FLIGHT_MARGIN)
+        .await
+    {
         Ok(Claim::New(guard)) => {
             ex.delivery = Some((guard, dedupe.window));
             Ok(None)
@@ -50,7 +54,9 @@ pub(super) async fn claim(
             Err(GatewayError::DeliveryInProgress)
         }
         Ok(Claim::Unchecked) => {
-            tracing::warn!("webhook delivery forwarded without deduplication (store unavailable, on_backend_error = \"allow\")");
+            tracing::warn!(
+                "webhook delivery forwarded without deduplication (store unavailable, on_backend_error = \"allow\")"
+            );
             Ok(None)
         }
         Err(_) => Err(GatewayError::DedupeUnavailable),

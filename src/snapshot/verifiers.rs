@@ -16,7 +16,6 @@ use crate::auth::keys::{Key, KeySet};
 use crate::auth::token::Sources;
 use crate::auth::webhook::{Dedupe, HmacSpec, Scheme, WebhookVerifier, standard_key};
 use crate::auth::{Verifier, VerifierKind};
-use crate::deliveries::DeliveryStore;
 use crate::config::model::{
     DEFAULT_DEDUPE, DEFAULT_JWKS_COOLDOWN, DEFAULT_JWKS_REFRESH, DEFAULT_LEEWAY, DEFAULT_TOLERANCE,
     HmacAlgorithm, SignatureEncoding, VerifierConfig, VerifierKind as Kind,
@@ -24,6 +23,7 @@ use crate::config::model::{
 use crate::config::validate::{Problem, Problems};
 use crate::config::values::TokenFrom;
 use crate::config::{SecretSource, secret};
+use crate::deliveries::DeliveryStore;
 
 /// Builds every verifier, recording problems; broken ones are left out.
 ///

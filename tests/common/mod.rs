@@ -26,6 +26,7 @@ use tokio::sync::Notify;
 
 pub mod idp;
 pub mod process;
+pub mod redis;
 
 /// Secret values the tests' configs may reference; fake, never the process env.
 pub struct FakeSecrets(pub HashMap<String, String>);
@@ -97,7 +98,7 @@ impl Upstream {
 }
 
 /// Starts the recording upstream. Behaviour is chosen by the last path segment:
-/// `sse`, `slow`, `stall`, `reset`, `redirect`, `upload`, `long-sse`; anything
+/// `sse`, `slow`, `stall`, `reset`, `redirect`, `upload`, `long-sse`, `fail` (500); anything
 /// else answers 200 `ok` with headers a third-party API must not set on our origin.
 pub async fn upstream() -> Upstream {
     let state = Arc::new(UpstreamState::default());
@@ -181,6 +182,10 @@ async fn upstream_handler(State(state): State<Arc<UpstreamState>>, request: Requ
                 .unwrap()
         }
         "upload" => Response::new(Body::from(bytes.len().to_string())),
+        "fail" => Response::builder()
+            .status(500)
+            .body(Body::from("upstream failed"))
+            .unwrap(),
         _ => Response::builder()
             .header("content-type", "text/plain")
             .header("set-cookie", "tracker=1; Path=/")

@@ -89,7 +89,9 @@ fn one<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AuthEr
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(AuthError::InvalidSignature("a signature header is repeated"));
+        return Err(AuthError::InvalidSignature(
+            "a signature header is repeated",
+        ));
     }
     first
         .to_str()
@@ -158,9 +160,8 @@ fn github<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> Result<Signed<'a>, Auth
         .ok_or(AuthError::InvalidSignature(
             "X-Hub-Signature-256 does not start with sha256=",
         ))?;
-    let signature = hex::decode(hex_signature).map_err(|_| {
-        AuthError::InvalidSignature("X-Hub-Signature-256 is not hexadecimal")
-    })?;
+    let signature = hex::decode(hex_signature)
+        .map_err(|_| AuthError::InvalidSignature("X-Hub-Signature-256 is not hexadecimal"))?;
     Ok(Signed {
         message: vec![body],
         candidates: vec![signature],

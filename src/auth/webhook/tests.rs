@@ -41,11 +41,18 @@ fn github_documented_vector() {
     let sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
     let h = headers(&[("x-hub-signature-256", sig)]);
     let key = v.verify(&h, b"Hello, World!", 0).unwrap();
-    assert_eq!(key.as_deref(), Some(&sig[7..]), "the signature is the delivery key");
+    assert_eq!(
+        key.as_deref(),
+        Some(&sig[7..]),
+        "the signature is the delivery key"
+    );
     assert_eq!(code(v.verify(&h, b"Hello, World?", 0)), "invalid_signature");
     // The legacy SHA-1 header alone is no signature at all.
     let legacy = headers(&[("x-hub-signature", "sha1=0123")]);
-    assert_eq!(code(v.verify(&legacy, b"Hello, World!", 0)), "missing_signature");
+    assert_eq!(
+        code(v.verify(&legacy, b"Hello, World!", 0)),
+        "missing_signature"
+    );
 }
 
 /// The Standard Webhooks specification's example.
@@ -64,10 +71,19 @@ fn standard_webhooks_spec_vector() {
     ]);
     let key = v.verify(&h, body, 1_649_367_553 + 10).unwrap();
     assert_eq!(key.as_deref(), Some("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk"));
-    assert_eq!(code(v.verify(&h, body, 1_649_367_553 + 301)), "signature_expired");
-    assert_eq!(code(v.verify(&h, body, 1_649_367_553 - 301)), "signature_expired");
+    assert_eq!(
+        code(v.verify(&h, body, 1_649_367_553 + 301)),
+        "signature_expired"
+    );
+    assert_eq!(
+        code(v.verify(&h, body, 1_649_367_553 - 301)),
+        "signature_expired"
+    );
     // A secret without the prefix is base64-decoded whole.
-    assert_eq!(standard_key("C2FVsBQIhrscChlQIMV+b5sSYspob7oD"), standard_key("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"));
+    assert_eq!(
+        standard_key("C2FVsBQIhrscChlQIMV+b5sSYspob7oD"),
+        standard_key("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+    );
     assert_eq!(standard_key("whsec_not base64!"), None);
 }
 
@@ -84,7 +100,10 @@ fn slack_documented_vector() {
         ),
     ]);
     assert_eq!(v.verify(&h, body, 1_531_420_618).unwrap(), None);
-    assert_eq!(code(v.verify(&h, body, 1_531_420_618 + 3600)), "signature_expired");
+    assert_eq!(
+        code(v.verify(&h, body, 1_531_420_618 + 3600)),
+        "signature_expired"
+    );
 }
 
 /// A Stripe header computed independently (openssl) with a known secret.
@@ -95,7 +114,10 @@ fn stripe_header_with_a_known_secret() {
     let good = "0c8670ed117751cc551a20e35839447075c42800ea3cf3e8a2fbda99cd1e6edd";
     let at = 1_700_000_000;
     let ok = |header: &str| v.verify(&headers(&[("stripe-signature", header)]), body, at);
-    assert_eq!(ok(&format!("t={at},v1={good}")).unwrap().as_deref(), Some("evt_1"));
+    assert_eq!(
+        ok(&format!("t={at},v1={good}")).unwrap().as_deref(),
+        Some("evt_1")
+    );
     // Several v1, one valid; v0 and unknown schemes are ignored.
     assert!(ok(&format!("t={at},v1={},v1={good},v0=00", "ab".repeat(32))).is_ok());
     // A v0 alone, or a valid v1 under another name, cannot pass.
@@ -111,8 +133,15 @@ fn stripe_header_with_a_known_secret() {
     ] {
         assert_eq!(code(ok(&bad)), "invalid_signature", "{bad}");
     }
-    assert_eq!(code(v.verify(&HeaderMap::new(), body, at)), "missing_signature");
-    let late = v.verify(&headers(&[("stripe-signature", &format!("t={at},v1={good}"))]), body, at + 301);
+    assert_eq!(
+        code(v.verify(&HeaderMap::new(), body, at)),
+        "missing_signature"
+    );
+    let late = v.verify(
+        &headers(&[("stripe-signature", &format!("t={at},v1={good}"))]),
+        body,
+        at + 301,
+    );
     assert_eq!(code(late), "signature_expired");
     // Two Stripe-Signature headers are refused rather than picked between.
     let two = headers(&[
@@ -132,14 +161,31 @@ fn generic_hmac_encodings_and_prefix() {
             prefix: prefix.map(str::to_owned),
         })
     };
-    let b64 = "n5neXVzdUXPi2xfrA24dZx2RfC86FLipDhcYy4zbLubgiQ7DzlxwoxBaudEB4Wq9SH0re3pgSZP6O27zP1I9qQ";
-    let v = verifier(spec(HmacAlgorithm::Sha512, SignatureEncoding::Base64, None), &[b"partner-secret"]);
+    let b64 =
+        "n5neXVzdUXPi2xfrA24dZx2RfC86FLipDhcYy4zbLubgiQ7DzlxwoxBaudEB4Wq9SH0re3pgSZP6O27zP1I9qQ";
+    let v = verifier(
+        spec(HmacAlgorithm::Sha512, SignatureEncoding::Base64, None),
+        &[b"partner-secret"],
+    );
     for value in [b64.to_owned(), format!("{b64}==")] {
-        assert!(v.verify(&headers(&[("x-signature", &value)]), b"payload", 0).is_ok(), "{value}");
+        assert!(
+            v.verify(&headers(&[("x-signature", &value)]), b"payload", 0)
+                .is_ok(),
+            "{value}"
+        );
     }
     let sha1 = "0820bb2da93ad508e4ea758b99007bb029044f22";
-    let v = verifier(spec(HmacAlgorithm::Sha1, SignatureEncoding::Hex, Some("sha1=")), &[b"partner-secret"]);
+    let v = verifier(
+        spec(HmacAlgorithm::Sha1, SignatureEncoding::Hex, Some("sha1=")),
+        &[b"partner-secret"],
+    );
     let upper = format!("sha1={}", sha1.to_uppercase());
-    assert!(v.verify(&headers(&[("x-signature", &upper)]), b"payload", 0).is_ok());
-    assert_eq!(code(v.verify(&headers(&[("x-signature", sha1)]), b"payload", 0)), "invalid_signature");
+    assert!(
+        v.verify(&headers(&[("x-signature", &upper)]), b"payload", 0)
+            .is_ok()
+    );
+    assert_eq!(
+        code(v.verify(&headers(&[("x-signature", sha1)]), b"payload", 0)),
+        "invalid_signature"
+    );
 }
