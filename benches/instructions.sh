@@ -8,6 +8,11 @@
 # and shutdown. Prints one line per (binary, route).
 #
 #   bash benches/instructions.sh [BINARY...]    (default: target/release/portcullis)
+#   WEBHOOK=0 bash benches/instructions.sh OLD_BINARY   (builds without webhook verifiers)
+#
+# Routes: a plain route with an injected header, an RS256 JWT route, and a
+# webhook route (hmac-sha256 over a 1 KiB POST body, read whole, verified,
+# forwarded).
 #
 # Needs valgrind and curl; builds nothing (run `cargo build --release` and
 # `cargo bench --no-run` first: the upstream is the proxy_load bench binary
@@ -26,6 +31,21 @@ PORTCULLIS_BENCH_ROLE=upstream "$bench" >"$work/upstream.addr" &
 for _ in $(seq 50); do [ -s "$work/upstream.addr" ] && break; sleep 0.1; done
 upstream=$(head -1 "$work/upstream.addr")
 
+# WEBHOOK=0 leaves out the webhook route (for builds older than webhooks).
+paths="/api/bench/chat /api/jwt/chat"
+webhook_config=""
+if [ "${WEBHOOK:-1}" = 1 ]; then
+  paths="$paths /api/webhook/events"
+  webhook_config='[auth.partner]
+type = "hmac"
+secrets = ["bench-webhook-secret"]
+header = "x-signature"
+[[routes]]
+name = "webhook"
+path = "/api/webhook"
+upstream = "http://'"$upstream"'/v1"
+auth = "partner"'
+fi
 cat >"$work/proxy.toml" <<EOF
 [server]
 workers = 1
@@ -41,6 +61,7 @@ issuer = "bench"
 audience = ["bench"]
 public_key = "\${file:$PWD/tests/fixtures/rsa1.pub.pem}"
 algorithms = ["RS256"]
+$webhook_config
 [[routes]]
 name = "jwt"
 path = "/api/jwt"
@@ -61,6 +82,11 @@ print(f"{head}.{body}.{b(sig)}")
 EOF
 )
 
+# A 1 KiB webhook body and its HMAC-SHA256 (the hmac scheme keeps no delivery
+# record, so every request is verified and forwarded).
+head -c 1024 /dev/zero | tr '\0' 'x' >"$work/body"
+signature=$(openssl dgst -sha256 -hmac bench-webhook-secret "$work/body" | awk '{print $NF}')
+
 # Instructions for n requests to path through binary bin.
 count() {
   local bin=$1 path=$2 n=$3 port out
@@ -72,13 +98,17 @@ count() {
   for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
   : >"$work/urls"
   for _ in $(seq "$n"); do echo "url = \"http://127.0.0.1:$port$path\"" >>"$work/urls"; echo "output = /dev/null" >>"$work/urls"; done
-  curl -s -K "$work/urls" -H "authorization: Bearer $token"
+  if [ "$path" = /api/webhook/events ]; then
+    curl -s -K "$work/urls" -H "x-signature: $signature" -H "content-type: application/json" --data-binary @"$work/body"
+  else
+    curl -s -K "$work/urls" -H "authorization: Bearer $token"
+  fi
   kill -TERM "$pid"; wait "$pid" || true
   grep -E '^(summary|totals):' "$out" | head -1 | awk '{print $2}'
 }
 
 for bin in "${bins[@]}"; do
-  for path in /api/bench/chat /api/jwt/chat; do
+  for path in $paths; do
     small=$(count "$bin" "$path" 500)
     large=$(count "$bin" "$path" 2500)
     echo "$bin $path: $(( (large - small) / 2000 )) instructions/request"
