@@ -48,6 +48,9 @@ pub(crate) enum GatewayError {
     /// The rate-limit backend failed and the policy is to deny.
     #[error("rate limiting is temporarily unavailable; retry shortly")]
     RateLimitUnavailable,
+    /// The client did not send its body in time.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     /// The body is larger than the route allows.
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -85,6 +88,7 @@ impl GatewayError {
             }
             GatewayError::Auth(_) => StatusCode::UNAUTHORIZED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::RateLimitUnavailable | GatewayError::DedupeUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -105,6 +109,7 @@ impl GatewayError {
             GatewayError::BadRequest(_) => "bad_request",
             GatewayError::Auth(e) => e.code(),
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
+            GatewayError::RequestTimeout => "request_timeout",
             GatewayError::RateLimited { .. } => "rate_limited",
             GatewayError::RateLimitUnavailable => "rate_limit_unavailable",
             GatewayError::DeliveryInProgress => "delivery_in_progress",
@@ -118,7 +123,8 @@ impl GatewayError {
     /// The JSON response: `{"error":{"code":..,"message":..,"request_id":..}}`.
     pub(crate) fn into_response(self, request_id: &HeaderValue) -> Response<Body> {
         if let GatewayError::Internal(detail) = &self {
-            tracing::error!(detail, "internal error");
+            let request_id = request_id.to_str().unwrap_or("-");
+            tracing::error!(detail, request_id, "internal error");
         }
         let body = serde_json::json!({
             "error": {

@@ -727,3 +727,49 @@ async fn secrets_and_bodies_stay_out_of_logs() {
     assert!(!logs.contains(STRIPE_SECRET), "a secret was logged");
     assert!(!logs.contains("BODY-MARKER"), "a body was logged");
 }
+
+/// A delivery without its signature is refused before its body is read; a
+/// signed one whose body trickles past the route's timeout gets 408.
+#[tokio::test]
+async fn slow_or_unsigned_bodies_do_not_hold_the_gateway() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = upstream().await;
+    let gw = gateway(
+        &config(&up, "").replace(
+            "upstream = \"http://{}/app/github\""
+                .replace("{}", &up.addr.to_string())
+                .as_str(),
+            &format!(
+                "upstream = \"http://{}/app/github\"\ntimeout = \"1s\"",
+                up.addr
+            ),
+        ),
+    )
+    .await;
+    let read_status = |mut stream: tokio::net::TcpStream| async move {
+        let mut buf = vec![0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        raw_status(&String::from_utf8_lossy(&buf[..n]))
+    };
+    // Unsigned, 100 bytes declared, 10 sent, then silence: answered at once.
+    let mut unsigned = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    unsigned
+        .write_all(
+            b"POST /hooks/github HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789",
+        )
+        .await
+        .unwrap();
+    assert_eq!(read_status(unsigned).await, 401);
+    // Signed, but the body stops arriving: 408 after the route's 1 s timeout.
+    let mut slow = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    slow.write_all(
+        b"POST /hooks/github HTTP/1.1\r\nhost: x\r\nx-hub-signature-256: sha256=00\r\ncontent-length: 100\r\n\r\n0123456789",
+    )
+    .await
+    .unwrap();
+    assert_eq!(read_status(slow).await, 408);
+    assert_eq!(up.calls(), 0);
+}

@@ -113,6 +113,15 @@ impl AuthError {
         }
     }
 
+    /// Why, for the log: the specific rule for an invalid signature (the
+    /// client gets the generic message), else the message itself.
+    pub fn detail(&self) -> String {
+        match self {
+            AuthError::InvalidSignature(reason) => (*reason).to_owned(),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether the error is about a webhook signature (no Bearer challenge).
     pub fn is_signature(&self) -> bool {
         matches!(

@@ -33,8 +33,8 @@ pub enum VerifierKind {
 }
 
 /// What a verifier may look at: the request head and, when the kind needs
-/// it, the whole body as received.
-#[derive(Debug, Clone, Copy)]
+/// it, the whole body as received (never printed by `Debug`).
+#[derive(Clone, Copy)]
 pub struct AuthRequest<'a> {
     /// The request method (CSRF applies to unsafe methods).
     pub method: &'a Method,
@@ -42,6 +42,15 @@ pub struct AuthRequest<'a> {
     pub headers: &'a HeaderMap,
     /// The raw body, present when [`Verifier::needs_body`].
     pub body: Option<&'a Bytes>,
+}
+
+impl std::fmt::Debug for AuthRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("method", self.method)
+            .field("body_len", &self.body.map(|b| b.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Verifier {
@@ -53,6 +62,19 @@ impl Verifier {
     /// Whether [`Verifier::authenticate`] needs the whole request body.
     pub fn needs_body(&self) -> bool {
         matches!(self.kind, VerifierKind::Webhook(_))
+    }
+
+    /// What can be refused from the headers alone, before the body is
+    /// read: a webhook delivery without its signature header.
+    pub fn precheck(&self, headers: &HeaderMap) -> Result<(), AuthError> {
+        match &self.kind {
+            VerifierKind::Webhook(webhook)
+                if !headers.contains_key(webhook.scheme.signature_header()) =>
+            {
+                Err(AuthError::MissingSignature)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The kind, as `type` names it in the config.

@@ -17,14 +17,19 @@ pub struct MemoryDeliveries {
 #[derive(Debug, Default)]
 struct Inner {
     entries: HashMap<DeliveryKey, Entry>,
-    /// Keys in insertion order, for eviction (may hold keys since removed).
-    order: VecDeque<DeliveryKey>,
+    /// Claims in order, for eviction: (key, claim number). An item whose
+    /// number is not its entry's any more (released, or claimed again) is
+    /// stale and skipped, so eviction never takes a newer claim for an older.
+    order: VecDeque<(DeliveryKey, u64)>,
+    next: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     accepted: bool,
     until: Instant,
+    /// Which claim made this entry.
+    claim: u64,
 }
 
 impl MemoryDeliveries {
@@ -64,29 +69,32 @@ impl MemoryDeliveries {
                 State::InFlight
             };
         }
-        let fresh = inner
-            .entries
-            .insert(
-                key,
-                Entry {
-                    accepted: false,
-                    until: now + in_flight,
-                },
-            )
-            .is_none();
-        if fresh {
-            inner.order.push_back(key);
-        }
-        while inner.entries.len() > self.capacity {
-            let Some(oldest) = inner.order.pop_front() else {
+        let claim = inner.next;
+        inner.next += 1;
+        let until = now
+            .checked_add(in_flight)
+            .unwrap_or(now + Duration::from_secs(86_400 * 365));
+        inner.entries.insert(
+            key,
+            Entry {
+                accepted: false,
+                until,
+                claim,
+            },
+        );
+        inner.order.push_back((key, claim));
+        let Inner { entries, order, .. } = &mut *inner;
+        while entries.len() > self.capacity {
+            let Some((oldest, number)) = order.pop_front() else {
                 break;
             };
-            inner.entries.remove(&oldest);
+            if entries.get(&oldest).is_some_and(|e| e.claim == number) {
+                entries.remove(&oldest);
+            }
         }
-        // Keep the order queue from growing with keys removed by release.
-        if inner.order.len() > 2 * self.capacity {
-            let Inner { entries, order } = &mut *inner;
-            order.retain(|k| entries.contains_key(k));
+        // Keep the queue from growing with stale items (released claims).
+        if order.len() > 2 * self.capacity {
+            order.retain(|(k, n)| entries.get(k).is_some_and(|e| e.claim == *n));
         }
         State::Claimed
     }
@@ -96,10 +104,11 @@ impl MemoryDeliveries {
         match accepted {
             Some(window) => {
                 if let Some(entry) = inner.entries.get_mut(&key) {
-                    *entry = Entry {
-                        accepted: true,
-                        until: Instant::now() + window,
-                    };
+                    let now = Instant::now();
+                    entry.accepted = true;
+                    entry.until = now
+                        .checked_add(window)
+                        .unwrap_or(now + Duration::from_secs(86_400 * 365));
                 }
             }
             None => {
@@ -150,5 +159,31 @@ mod tests {
         assert_eq!(store.claim([7; 32], MIN), State::Claimed);
         store.settle([7; 32], Some(Duration::ZERO));
         assert_eq!(store.claim([7; 32], MIN), State::Claimed);
+    }
+
+    /// A released key claimed again is the newest claim, not the oldest.
+    #[test]
+    fn eviction_follows_the_latest_claim() {
+        let store = MemoryDeliveries::new(2);
+        let k = |n: u8| [n; 32];
+        store.claim(k(1), MIN);
+        store.settle(k(1), None);
+        store.claim(k(2), MIN);
+        store.claim(k(1), MIN); // claimed again: now the newest
+        store.claim(k(3), MIN); // evicts k(2), the oldest live claim
+        assert_eq!(
+            store.claim(k(1), MIN),
+            State::InFlight,
+            "the newest claim survived"
+        );
+        assert_eq!(store.claim(k(2), MIN), State::Claimed);
+    }
+
+    #[test]
+    fn huge_windows_do_not_overflow() {
+        let store = MemoryDeliveries::new(2);
+        assert_eq!(store.claim([9; 32], Duration::MAX), State::Claimed);
+        store.settle([9; 32], Some(Duration::MAX));
+        assert_eq!(store.claim([9; 32], MIN), State::Accepted);
     }
 }

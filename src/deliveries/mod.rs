@@ -102,14 +102,18 @@ impl DeliveryStore {
         key: DeliveryKey,
         in_flight: Duration,
     ) -> Result<Claim, Unavailable> {
+        let token = uuid::Uuid::new_v4().as_u128();
         let state = match &**self {
             DeliveryStore::Memory(memory) => Ok(memory.claim(key, in_flight)),
-            DeliveryStore::Redis { backend, .. } => redis::claim(backend, key, in_flight).await,
+            DeliveryStore::Redis { backend, .. } => {
+                redis::claim(backend, key, in_flight, token).await
+            }
         };
         match state {
             Ok(State::Claimed) => Ok(Claim::New(ClaimGuard {
                 store: Arc::clone(self),
                 key,
+                token,
                 settled: false,
             })),
             Ok(State::Accepted) => Ok(Claim::Duplicate),
@@ -131,11 +135,11 @@ impl DeliveryStore {
         }
     }
 
-    async fn settle(&self, key: DeliveryKey, accepted: Option<Duration>) {
+    async fn settle(&self, key: DeliveryKey, accepted: Option<Duration>, token: u128) {
         match self {
             DeliveryStore::Memory(memory) => memory.settle(key, accepted),
             DeliveryStore::Redis { backend, .. } => {
-                if let Err(e) = redis::settle(backend, key, accepted).await {
+                if let Err(e) = redis::settle(backend, key, accepted, token).await {
                     tracing::warn!(error = %e, "could not record a webhook delivery's outcome");
                 }
             }
@@ -159,20 +163,34 @@ enum State {
 pub struct ClaimGuard {
     store: Arc<DeliveryStore>,
     key: DeliveryKey,
+    /// Tells this claim's Redis mark from another replica's.
+    token: u128,
     settled: bool,
 }
 
 impl ClaimGuard {
     /// The upstream accepted the delivery: remember it for `window`.
     pub async fn accept(mut self, window: Duration) {
-        self.settled = true;
-        self.store.settle(self.key, Some(window)).await;
+        self.settle(Some(window)).await;
     }
 
     /// The upstream did not accept it: a retry may be forwarded.
     pub async fn release(mut self) {
+        self.settle(None).await;
+    }
+
+    /// Records the outcome in a task of its own, so a request cancelled
+    /// meanwhile (the client went away) cannot leave it half-done.
+    async fn settle(&mut self, accepted: Option<Duration>) {
         self.settled = true;
-        self.store.settle(self.key, None).await;
+        match &*self.store {
+            DeliveryStore::Memory(memory) => memory.settle(self.key, accepted),
+            DeliveryStore::Redis { .. } => {
+                let (store, key, token) = (Arc::clone(&self.store), self.key, self.token);
+                let task = tokio::spawn(async move { store.settle(key, accepted, token).await });
+                let _ = task.await;
+            }
+        }
     }
 }
 
@@ -184,10 +202,9 @@ impl Drop for ClaimGuard {
         match &*self.store {
             DeliveryStore::Memory(memory) => memory.settle(self.key, None),
             DeliveryStore::Redis { .. } => {
-                let store = Arc::clone(&self.store);
-                let key = self.key;
+                let (store, key, token) = (Arc::clone(&self.store), self.key, self.token);
                 if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                    handle.spawn(async move { store.settle(key, None).await });
+                    handle.spawn(async move { store.settle(key, None, token).await });
                 }
             }
         }

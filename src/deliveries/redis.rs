@@ -9,23 +9,29 @@ use crate::rate_limit::redis::RedisBackend;
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 
-/// KEYS[1] the delivery; ARGV[1] the in-flight mark's lifetime in ms.
-/// Returns what was there (`accepted`, `inflight`), or `claimed` after
-/// marking it in flight.
+/// KEYS[1] the delivery; ARGV[1] the in-flight mark's lifetime in ms,
+/// ARGV[2] the claim's own mark (`inflight:<token>`). Returns what was
+/// there (`accepted`, `inflight:..`), or `claimed` after marking it.
 const CLAIM: &str = r"
 local state = redis.call('GET', KEYS[1])
 if state then return state end
-redis.call('SET', KEYS[1], 'inflight', 'PX', ARGV[1])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1])
 return 'claimed'
 ";
 
-/// Removes an in-flight mark, never an accepted record.
+/// Removes this claim's in-flight mark (ARGV[1]); never an accepted record
+/// or another replica's mark.
 const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == 'inflight' then
+if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
 ";
+
+/// The value of a claim's in-flight mark.
+fn mark(token: u128) -> String {
+    format!("inflight:{token:032x}")
+}
 
 /// Redis could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +50,14 @@ pub(super) async fn claim(
     backend: &RedisBackend,
     key: DeliveryKey,
     in_flight: Duration,
+    token: u128,
 ) -> Result<State, StoreError> {
     let mut connection = backend
         .connection()
         .ok_or_else(|| StoreError("not connected yet".into()))?;
     let script = redis::Script::new(CLAIM);
     let mut invocation = script.key(name(key));
-    invocation.arg(millis(in_flight));
+    invocation.arg(millis(in_flight)).arg(mark(token));
     let reply: String = tokio::time::timeout(TIMEOUT, invocation.invoke_async(&mut connection))
         .await
         .map_err(|_| StoreError("timed out".into()))?
@@ -66,6 +73,7 @@ pub(super) async fn settle(
     backend: &RedisBackend,
     key: DeliveryKey,
     accepted: Option<Duration>,
+    token: u128,
 ) -> Result<(), StoreError> {
     let mut connection = backend
         .connection()
@@ -82,7 +90,8 @@ pub(super) async fn settle(
         }
         None => {
             let script = redis::Script::new(RELEASE);
-            let invocation = script.key(name(key));
+            let mut invocation = script.key(name(key));
+            invocation.arg(mark(token));
             tokio::time::timeout(TIMEOUT, invocation.invoke_async::<i64>(&mut connection))
                 .await
                 .map(|reply| reply.map(|_| ()))

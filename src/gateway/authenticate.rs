@@ -5,7 +5,7 @@
 //! upstream unchanged.
 
 use super::Exchange;
-use crate::auth::AuthRequest;
+use crate::auth::{AuthRequest, Authenticated, Verifier};
 use crate::error::GatewayError;
 use crate::observability::metrics;
 use crate::routing::Route;
@@ -15,8 +15,29 @@ pub(super) async fn authenticate(ex: &mut Exchange, route: &Route) -> Result<(),
     let Some(verifier) = &route.auth else {
         return Ok(());
     };
+    match verify(ex, route, verifier).await {
+        Ok(authenticated) => {
+            ex.identity = Some(authenticated);
+            Ok(())
+        }
+        Err(GatewayError::Auth(e)) => {
+            tracing::info!(verifier = %verifier.name, reason = e.code(), detail = e.detail(), "request not authenticated");
+            metrics::auth_failure(&route.name, e.code());
+            Err(e.into())
+        }
+        Err(other) => Err(other),
+    }
+}
+
+async fn verify(
+    ex: &mut Exchange,
+    route: &Route,
+    verifier: &Verifier,
+) -> Result<Authenticated, GatewayError> {
     let body = if verifier.needs_body() {
-        Some(ex.body.read(route.max_body).await?.clone())
+        // A delivery without its signature is refused before its body is read.
+        verifier.precheck(&ex.request.headers)?;
+        Some(ex.body.read(route.max_body, route.timeout).await?.clone())
     } else {
         None
     };
@@ -27,18 +48,7 @@ pub(super) async fn authenticate(ex: &mut Exchange, route: &Route) -> Result<(),
     };
     // The CORS allow-list may send cookie tokens cross-origin.
     let allowed_origin = |origin: &str| route.cors.as_ref().is_some_and(|c| c.allows(origin));
-    match verifier
+    Ok(verifier
         .authenticate(request, &route.require_claims, &allowed_origin)
-        .await
-    {
-        Ok(authenticated) => {
-            ex.identity = Some(authenticated);
-            Ok(())
-        }
-        Err(e) => {
-            tracing::info!(verifier = %verifier.name, reason = e.code(), detail = %e, "request not authenticated");
-            metrics::auth_failure(&route.name, e.code());
-            Err(e.into())
-        }
-    }
+        .await?)
 }

@@ -9,6 +9,7 @@
 //! against `max_body` on the way (`proxy::body::limit_request`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -20,8 +21,7 @@ use crate::error::GatewayError;
 use crate::proxy::body::{BodyOutcome, limit_request};
 use crate::routing::Route;
 
-/// The client's request body.
-#[derive(Debug)]
+/// The client's request body (its `Debug` shows the length, never the bytes).
 pub(crate) enum RequestBody {
     /// Not read: it streams to the upstream as it arrives.
     Streaming(Body),
@@ -29,13 +29,33 @@ pub(crate) enum RequestBody {
     Buffered(Bytes),
 }
 
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestBody::Streaming(_) => f.write_str("RequestBody::Streaming"),
+            RequestBody::Buffered(bytes) => {
+                write!(f, "RequestBody::Buffered({} bytes)", bytes.len())
+            }
+        }
+    }
+}
+
 impl RequestBody {
-    /// The whole body, read now if it was still streaming.
-    pub(crate) async fn read(&mut self, max: u64) -> Result<&Bytes, GatewayError> {
+    /// The whole body, read now if it was still streaming: at most `max`
+    /// bytes (413), within `deadline` (408: a client trickling its body
+    /// must not hold the request open).
+    pub(crate) async fn read(
+        &mut self,
+        max: u64,
+        deadline: Duration,
+    ) -> Result<&Bytes, GatewayError> {
         if let RequestBody::Streaming(body) = self {
             let body = std::mem::take(body);
             let limit = usize::try_from(max).unwrap_or(usize::MAX);
-            let bytes = match Limited::new(body, limit).collect().await {
+            let collected = tokio::time::timeout(deadline, Limited::new(body, limit).collect())
+                .await
+                .map_err(|_| GatewayError::RequestTimeout)?;
+            let bytes = match collected {
                 Ok(collected) => collected.to_bytes(),
                 Err(e) if e.is::<LengthLimitError>() => {
                     return Err(GatewayError::PayloadTooLarge { limit: max });
@@ -90,7 +110,7 @@ impl RequestBody {
 /// the authenticate phase, which runs first; the body is read only once.
 pub(super) async fn read_if_needed(ex: &mut Exchange, route: &Route) -> Result<(), GatewayError> {
     if route.needs_body() {
-        ex.body.read(route.max_body).await?;
+        ex.body.read(route.max_body, route.timeout).await?;
     }
     Ok(())
 }

@@ -24,7 +24,6 @@ pub(super) async fn send(
 
     let started = Instant::now();
     let result = tokio::time::timeout(route.timeout, client.execute(upstream)).await;
-    ex.upstream_time = Some(started.elapsed());
     // Checked first: a failed upload must be reported as the client's fault
     // even if the upstream managed to answer something.
     if outcome.too_large() {
@@ -55,6 +54,10 @@ pub(super) async fn send(
                 GatewayError::UpstreamUnavailable
             })
         }
-        Ok(Ok(response)) => Ok(response),
+        Ok(Ok(response)) => {
+            // Recorded (log, histogram) only when the upstream answered.
+            ex.upstream_time = Some(started.elapsed());
+            Ok(response)
+        }
     }
 }

@@ -215,7 +215,12 @@ impl Reuse for Snapshot {
     }
 
     fn deliveries(&self, config: &Config) -> Option<Arc<DeliveryStore>> {
-        (self.config.rate_limit == config.rate_limit).then(|| Arc::clone(&self.deliveries))
+        // The same backend keeps its deliveries; a Redis store also carries
+        // its `on_backend_error`, the memory store nothing else.
+        let (old, new) = (&self.config.rate_limit, &config.rate_limit);
+        let same = old.backend == new.backend
+            && (old.backend == "memory" || old.on_backend_error == new.on_backend_error);
+        same.then(|| Arc::clone(&self.deliveries))
     }
 
     fn limit(&self, name: &str, config: &Config) -> Option<Arc<Limit>> {

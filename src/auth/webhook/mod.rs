@@ -86,10 +86,13 @@ impl WebhookVerifier {
     ) -> Result<Option<String>, AuthError> {
         let signed = self.scheme.parse(headers, body)?;
         let valid = self.keys.0.iter().any(|key| {
-            let expected = mac(signed.algorithm, key, &signed.message);
+            let Some(expected) = mac(signed.algorithm, key, &signed.message) else {
+                return false;
+            };
             signed
                 .candidates
                 .iter()
+                .filter(|candidate| !candidate.is_empty())
                 .any(|candidate| bool::from(expected.ct_eq(candidate)))
         });
         if !valid {
@@ -114,18 +117,15 @@ impl WebhookVerifier {
     }
 }
 
-/// HMAC of `message` (in parts) with `key`.
-fn mac(algorithm: HmacAlgorithm, key: &[u8], message: &[&[u8]]) -> Vec<u8> {
-    fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[&[u8]]) -> Vec<u8> {
-        // HMAC takes keys of any length; were it ever to refuse one, the
-        // empty result matches no signature (refused, never accepted).
-        let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(key) else {
-            return Vec::new();
-        };
+/// HMAC of `message` (in parts) with `key`; `None` only if the key is
+/// refused (HMAC takes keys of any length, so never today).
+fn mac(algorithm: HmacAlgorithm, key: &[u8], message: &[&[u8]]) -> Option<Vec<u8>> {
+    fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[&[u8]]) -> Option<Vec<u8>> {
+        let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key).ok()?;
         for part in message {
             mac.update(part);
         }
-        mac.finalize().into_bytes().to_vec()
+        Some(mac.finalize().into_bytes().to_vec())
     }
     match algorithm {
         HmacAlgorithm::Sha1 => run::<Hmac<sha1::Sha1>>(key, message),

@@ -49,8 +49,8 @@ pub struct HmacSpec {
     pub prefix: Option<String>,
 }
 
-/// What a request claims was signed, and how.
-#[derive(Debug)]
+/// What a request claims was signed, and how (never printed: it holds the
+/// body and the signatures).
 pub struct Signed<'a> {
     /// The signed message, in order.
     pub message: Vec<&'a [u8]>,
@@ -65,6 +65,17 @@ pub struct Signed<'a> {
 }
 
 impl Scheme {
+    /// The header whose absence means "no signature".
+    pub fn signature_header(&self) -> &str {
+        match self {
+            Scheme::Stripe => "stripe-signature",
+            Scheme::Github => "x-hub-signature-256",
+            Scheme::Standard => "webhook-signature",
+            Scheme::Slack => "x-slack-signature",
+            Scheme::Hmac(spec) => spec.header.as_str(),
+        }
+    }
+
     /// Reads the scheme's headers; `body` is the raw body as received.
     pub fn parse<'a>(
         &self,
