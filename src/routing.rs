@@ -57,6 +57,9 @@ pub struct Route {
     pub limits: Vec<Arc<Limit>>,
     /// The CORS policy (the route's own, else the global one).
     pub cors: Option<Arc<Cors>>,
+    /// Identity headers configured anywhere (every route's `forward_claims`
+    /// targets, `[server] identity_headers`): never taken from a client.
+    pub identity_headers: Arc<[HeaderName]>,
 }
 
 impl Route {

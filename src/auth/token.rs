@@ -105,14 +105,36 @@ pub fn without_cookie(value: &str, name: &str) -> Option<String> {
     (!kept.is_empty()).then(|| kept.join("; "))
 }
 
+/// How the gateway knows its own origin (scheme, host and port).
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    /// `[server] public_origin`: when set, the only same-site origin.
+    pub public_origin: Option<&'a str>,
+    /// The scheme the client used: the listener's (`http`), or the
+    /// `X-Forwarded-Proto` of a trusted proxy.
+    pub scheme: &'a str,
+}
+
+impl Site<'_> {
+    /// The request's own origin: `public_origin`, else scheme + `Host`.
+    pub fn own_origin(&self, headers: &HeaderMap) -> Option<String> {
+        if let Some(origin) = self.public_origin {
+            return Some(origin.to_owned());
+        }
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok())?;
+        Some(format!("{}://{host}", self.scheme))
+    }
+}
+
 /// Cookie tokens on unsafe methods must come from our own origin (or an
 /// allowed one): `Sec-Fetch-Site: cross-site` is refused, and `Origin` (or,
-/// failing that, `Referer`) must name the request's own host or pass
-/// `allowed`. Header tokens are exempt: a browser cannot attach them
-/// cross-site without a CORS preflight.
+/// failing that, `Referer`) must be the site's own origin, scheme, host and
+/// port alike, or pass `allowed`. Header tokens are exempt: a browser cannot
+/// attach them cross-site without a CORS preflight.
 pub fn check_csrf(
     method: &Method,
     headers: &HeaderMap,
+    site: Site<'_>,
     allowed: &dyn Fn(&str) -> bool,
 ) -> Result<(), AuthError> {
     if matches!(
@@ -139,11 +161,9 @@ pub fn check_csrf(
             referer_origin(referer).ok_or(AuthError::Csrf("the Referer is not a URL"))?
         }
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let same_origin = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .is_some_and(|authority| Some(authority) == host);
+    let same_origin = site
+        .own_origin(headers)
+        .is_some_and(|own| own.eq_ignore_ascii_case(&origin));
     if same_origin || allowed(&origin) {
         Ok(())
     } else {
@@ -237,6 +257,17 @@ mod tests {
     fn csrf_rules() {
         let none = |_: &str| false;
         let post = Method::POST;
+        let http = Site {
+            public_origin: None,
+            scheme: "http",
+        };
+        let https = Site {
+            public_origin: None,
+            scheme: "https",
+        };
+        let check_csrf = |m: &Method, h: &HeaderMap, allowed: &dyn Fn(&str) -> bool| {
+            check_csrf(m, h, http, allowed)
+        };
         let ok = headers(&[
             ("host", "app.example:8080"),
             ("origin", "http://app.example:8080"),
@@ -249,7 +280,21 @@ mod tests {
             ("host", "app.example"),
             ("referer", "https://app.example/page?x"),
         ]);
-        assert!(check_csrf(&post, &referer, &none).is_ok());
+        assert!(super::check_csrf(&post, &referer, https, &none).is_ok());
+        // The scheme counts: an https page is not the http site.
+        assert!(check_csrf(&post, &referer, &none).is_err());
+        let other_port = headers(&[
+            ("host", "app.example:8080"),
+            ("origin", "http://app.example:8081"),
+        ]);
+        assert!(check_csrf(&post, &other_port, &none).is_err());
+        // With public_origin, only that origin is the site.
+        let public = Site {
+            public_origin: Some("https://app.example"),
+            scheme: "http",
+        };
+        assert!(super::check_csrf(&post, &referer, public, &none).is_ok());
+        assert!(super::check_csrf(&post, &ok, public, &none).is_err());
         let bare = headers(&[("host", "app.example")]);
         assert!(check_csrf(&post, &bare, &none).is_err());
         let cross = headers(&[

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 
 use super::jwt_verifier::{JwtVerifier, unix_now};
+use super::token::Site;
 use super::webhook::WebhookVerifier;
 use super::{AuthError, Authenticated, Credential, Identity, TokenSource, claims, token};
 
@@ -42,6 +43,8 @@ pub struct AuthRequest<'a> {
     pub headers: &'a HeaderMap,
     /// The raw body, present when [`Verifier::needs_body`].
     pub body: Option<&'a Bytes>,
+    /// How to tell the site's own origin (CSRF rule for cookie tokens).
+    pub site: Site<'a>,
 }
 
 impl std::fmt::Debug for AuthRequest<'_> {
@@ -160,7 +163,12 @@ impl Verifier {
             VerifierKind::Jwt(jwt) => {
                 let (token, source) = token::extract(request.headers, &jwt.sources)?;
                 if source == TokenSource::Cookie {
-                    token::check_csrf(request.method, request.headers, allowed_origin)?;
+                    token::check_csrf(
+                        request.method,
+                        request.headers,
+                        request.site,
+                        allowed_origin,
+                    )?;
                 }
                 let identity = jwt.verify(token).await?;
                 claims::require(&identity.claims, required)?;

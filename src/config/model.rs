@@ -73,6 +73,14 @@ pub struct ServerConfig {
     /// pool; default: one per CPU. Changing it needs a restart.
     #[serde(default)]
     pub workers: Option<NonZeroUsize>,
+    /// The site's own origin (`https://app.example.com`) when it is served
+    /// behind an ingress: for the CSRF rule, the only same-site origin.
+    #[serde(default)]
+    pub public_origin: Option<String>,
+    /// More identity headers to strip from every client request, beside the
+    /// built-in ones and every route's `forward_claims` targets.
+    #[serde(default)]
+    pub identity_headers: Vec<String>,
 }
 
 impl ServerConfig {
@@ -92,6 +100,8 @@ impl Default for ServerConfig {
             max_body: default_max_body(),
             timeout: default_timeout(),
             workers: None,
+            public_origin: None,
+            identity_headers: Vec::new(),
             admin_listen: None,
             shutdown_grace: default_grace(),
             watch_config: true,

@@ -17,6 +17,20 @@ use super::model::{Config, RouteConfig};
 pub use super::problem::{Problem, Problems, is_name};
 use super::values::LimitKey;
 
+/// `[server] public_origin` as browsers write an `Origin`
+/// (`https://app.example.com`, default port omitted), if it is one.
+pub fn public_origin(raw: &str) -> Option<String> {
+    let url = Url::parse(raw).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && !raw.trim_end_matches('/').ends_with(':');
+    plain.then(|| url.origin().ascii_serialization())
+}
+
 /// The key under which a route's problems are reported.
 pub fn route_key(index: usize, rc: &RouteConfig) -> String {
     if rc.name.is_empty() {
@@ -41,6 +55,22 @@ pub fn check(config: &Config) -> Vec<Problem> {
             "server.timeout",
             "must be more than 0, e.g. \"30s\"",
         ));
+    }
+    if let Some(origin) = &server.public_origin
+        && public_origin(origin).is_none()
+    {
+        problems.push(Problem::new(
+            "server.public_origin",
+            "is not an origin; write scheme, host and optional port, e.g. \"https://app.example.com\"",
+        ));
+    }
+    for name in &server.identity_headers {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            problems.push(Problem::new(
+                "server.identity_headers",
+                format!("`{name}` is not a valid header name"),
+            ));
+        }
     }
     if config.routes.is_empty() {
         problems.push(Problem::new(

@@ -5,6 +5,7 @@
 //! upstream unchanged.
 
 use super::Exchange;
+use crate::auth::token::Site;
 use crate::auth::{AuthRequest, Authenticated, Verifier};
 use crate::error::GatewayError;
 use crate::observability::metrics;
@@ -41,10 +42,23 @@ async fn verify(
     } else {
         None
     };
+    // The client's scheme: the listener's (plain http), or a trusted proxy's word.
+    let scheme = ex
+        .ctx
+        .peer_trusted
+        .then(|| ex.request.headers.get("x-forwarded-proto"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .filter(|proto| matches!(*proto, "http" | "https"))
+        .unwrap_or("http");
     let request = AuthRequest {
         method: &ex.request.method,
         headers: &ex.request.headers,
         body: body.as_ref(),
+        site: Site {
+            public_origin: ex.snapshot.public_origin.as_deref(),
+            scheme,
+        },
     };
     // The CORS allow-list may send cookie tokens cross-origin.
     let allowed_origin = |origin: &str| route.cors.as_ref().is_some_and(|c| c.allows(origin));

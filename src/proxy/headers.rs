@@ -69,6 +69,29 @@ fn is_untrusted_on_arrival(name: &HeaderName) -> bool {
         )
 }
 
+/// Identity headers: a backend may trust them as "who is calling", so only
+/// the gateway sets them (from verified claims) and a client never can, on
+/// any route. Built in: `x-user-*`, `x-auth-*`, `x-forwarded-user`,
+/// `x-forwarded-email`, `x-remote-user`, `remote-user`; plus `configured`.
+/// Underscore spellings count too (`X-User_Id` reaches a CGI/WSGI backend
+/// as `X-User-Id`).
+pub(crate) fn is_identity(name: &HeaderName, configured: &[HeaderName]) -> bool {
+    fn builtin(n: &str) -> bool {
+        n.starts_with("x-user-")
+            || n.starts_with("x-auth-")
+            || matches!(
+                n,
+                "x-forwarded-user" | "x-forwarded-email" | "x-remote-user" | "remote-user"
+            )
+    }
+    let n = name.as_str();
+    if n.contains('_') {
+        let dashed = n.replace('_', "-");
+        return builtin(&dashed) || configured.iter().any(|c| c.as_str() == dashed);
+    }
+    builtin(n) || configured.contains(name)
+}
+
 /// Names listed in the `Connection` header(s), lower-cased.
 fn connection_named(headers: &HeaderMap) -> Vec<HeaderName> {
     headers
@@ -107,6 +130,7 @@ pub(crate) fn upstream_request(
             || *name == header::COOKIE
             || route.inject_headers.iter().any(|(n, _)| n == name)
             || route.forward_claims.iter().any(|(n, _)| n == name)
+            || is_identity(name, &route.identity_headers)
             || !route.header_filter.permits(name);
         if !drop {
             out.append(name.clone(), value.clone());

@@ -62,6 +62,8 @@ pub struct Snapshot {
     pub static_files: Option<crate::static_files::StaticFiles>,
     /// The global CORS policy (for responses that match no route).
     pub cors: Option<Arc<crate::cors::Cors>>,
+    /// `[server] public_origin`, as an `Origin` header writes it.
+    pub public_origin: Option<String>,
     /// One upstream client (connection pool) per worker thread, so a
     /// worker's requests use connections driven by its own event loop.
     clients: Vec<reqwest::Client>,
@@ -144,6 +146,7 @@ impl Snapshot {
             verifiers: &verifiers,
             limits: &limits,
             cors: cors.clone(),
+            identity_headers: routes::identity_headers(&config),
         };
         let routes = routes::build(&config, secrets, &parts, &mut problems);
         if !problems.is_empty() {
@@ -162,6 +165,11 @@ impl Snapshot {
             )
         });
         Ok(Self {
+            public_origin: config
+                .server
+                .public_origin
+                .as_deref()
+                .and_then(validate::public_origin),
             static_files,
             cors,
             trusted_proxies: config.server.trusted_proxies.clone(),

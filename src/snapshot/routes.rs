@@ -23,6 +23,24 @@ pub(super) struct Parts<'a> {
     pub(super) verifiers: &'a BTreeMap<String, Arc<Verifier>>,
     pub(super) limits: &'a BTreeMap<String, Arc<Limit>>,
     pub(super) cors: Option<Arc<Cors>>,
+    /// Headers only the gateway sets from claims, stripped on every route.
+    pub(super) identity_headers: Arc<[HeaderName]>,
+}
+
+/// Every route's `forward_claims` targets and `[server] identity_headers`:
+/// a header one route sets from a verified claim must not be sendable by a
+/// client on another route to the same backend.
+pub(super) fn identity_headers(config: &Config) -> Arc<[HeaderName]> {
+    let mut names: Vec<HeaderName> = config
+        .routes
+        .iter()
+        .flat_map(|r| r.forward_claims.keys())
+        .chain(config.server.identity_headers.iter())
+        .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+        .collect();
+    names.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    names.dedup();
+    names.into()
 }
 
 /// Builds every route; a route with a problem is left out.
@@ -121,6 +139,7 @@ fn route(
         forward_claims: forward_claims?,
         limits,
         cors: cors?,
+        identity_headers: Arc::clone(&parts.identity_headers),
     })
 }
 
