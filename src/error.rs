@@ -141,6 +141,11 @@ impl GatewayError {
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if matches!(self, GatewayError::BadRequest(_) | GatewayError::BadPath(_)) {
+            // A client that framed one request wrongly gets no second one on
+            // this connection: nothing after it can be read as a request.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         match self {
             GatewayError::MethodNotAllowed { allow } => {
                 headers.insert(header::ALLOW, allow);

@@ -32,6 +32,11 @@ pub(super) async fn admit(ex: &mut Exchange) -> Result<Admission, GatewayError> 
             "the request has both Content-Length and Transfer-Encoding",
         ));
     }
+    if !transfer_coding_is_chunked(headers) {
+        return Err(GatewayError::BadRequest(
+            "the request's Transfer-Encoding is not plain `chunked`",
+        ));
+    }
     let declared_length = declared_length(headers)?;
 
     let normalized = match path::normalize(ex.request.uri.path())? {
@@ -101,6 +106,21 @@ fn head_only(ex: &Exchange) -> (Request<Body>, String) {
     *request.uri_mut() = ex.request.uri.clone();
     *request.headers_mut() = ex.request.headers.clone();
     (request, ex.path().to_owned())
+}
+
+/// Whether `Transfer-Encoding`, when present, is exactly `chunked` (one
+/// value, any case, surrounding whitespace ignored). hyper frames `cow,
+/// chunked` as chunked; an upstream or a proxy behind us might not, so any
+/// other coding list is refused rather than re-framed.
+fn transfer_coding_is_chunked(headers: &http::HeaderMap) -> bool {
+    let mut values = headers.get_all(header::TRANSFER_ENCODING).iter();
+    let Some(first) = values.next() else {
+        return true;
+    };
+    values.next().is_none()
+        && first
+            .to_str()
+            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("chunked"))
 }
 
 /// The `Content-Length` the client declared, if any; several differing values are refused.

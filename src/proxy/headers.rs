@@ -36,6 +36,9 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
             | "upgrade"
             | "proxy-authenticate"
             | "proxy-authorization"
+            // Only meaningful with `Upgrade: h2c`, which is never passed on
+            // (h2c smuggling), whether or not `Connection` names it.
+            | "http2-settings"
     )
 }
 
