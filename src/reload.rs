@@ -42,8 +42,13 @@ fn load_and_swap(gateway: &Gateway, path: &Path) -> Result<usize, String> {
     if old.listen != new.listen
         || old.admin_listen != new.admin_listen
         || old.workers != new.workers
+        || old.header_read_timeout != new.header_read_timeout
+        || old.max_connections != new.max_connections
+        || old.http2_max_concurrent_streams != new.http2_max_concurrent_streams
     {
-        tracing::warn!("listen, admin_listen and workers changes take effect only after a restart");
+        tracing::warn!(
+            "listen, admin_listen, workers and connection settings (header_read_timeout, max_connections, http2_max_concurrent_streams) take effect only after a restart"
+        );
     }
     let routes = next.routes.iter().count();
     gateway.swap(next);

@@ -9,31 +9,142 @@
 //! measured ~25% less CPU per proxied request than tokio's work-stealing
 //! runtime, whose cross-thread wake-ups are costly (see benches/).
 
+use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::ServiceExt;
 
+use crate::config::model::ServerConfig;
 use crate::snapshot::Gateway;
 
-/// Serves `gateway` on `listener` until `shutdown` resolves, then drains.
+/// Serves `gateway` on `listener` until `shutdown` resolves, then drains:
+/// stops accepting, lets every connection finish its requests in flight
+/// (HTTP/1 closes after the current response, HTTP/2 sends GOAWAY), and
+/// returns when the last one is done.
+///
+/// Connection hygiene from `[server]` (read once; a change needs a restart):
+/// a connection waiting for a request head (a new one, or an idle
+/// keep-alive one) gets `header_read_timeout` to deliver the whole head,
+/// so idle and slowloris connections are closed; at most `max_connections`
+/// are open at once (more are closed on accept and counted); HTTP/2 allows
+/// `http2_max_concurrent_streams` streams per connection.
 pub async fn serve(
     listener: TcpListener,
     gateway: Gateway,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = listener.tap_io(|stream| {
+    let server = gateway.snapshot().config.server.clone();
+    let builder = connection_builder(&server);
+    let max_connections = server.max_connections();
+    let first_byte = server.header_read_timeout;
+    let router = crate::app::app(gateway);
+    let open = Arc::new(AtomicUsize::new(0));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before
+                    // accept: keep serving the connections we have.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if open.load(Ordering::Acquire) >= max_connections {
+            crate::observability::metrics::connection_rejected();
+            drop(stream);
+            continue;
+        }
         let _ = stream.set_nodelay(true);
-    });
-    let app = crate::app::app(gateway);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+        let guard = OpenConnection::new(&open);
+        let router = router.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            // hyper's header timer starts once it knows the protocol, i.e.
+            // after the first byte: a connection that sends nothing at all
+            // gets the same deadline here.
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(first_byte, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return, // silent past the deadline, closed, or failed
+            }
+            let service = tower::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let router = router.clone();
+                async move {
+                    Ok::<_, Infallible>(
+                        router
+                            .oneshot(request.map(Body::new))
+                            .await
+                            .unwrap_or_else(|never| match never {}),
+                    )
+                }
+            });
+            let connection = builder
+                .serve_connection_with_upgrades(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(service),
+                )
+                .into_owned();
+            if let Err(e) = watcher.watch(connection).await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(guard);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// The HTTP/1 and HTTP/2 settings every connection of this server uses.
+fn connection_builder(server: &ServerConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(server.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(server.http2_max_concurrent_streams)
+        .enable_connect_protocol();
+    builder
+}
+
+/// Counts an open connection until dropped.
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl OpenConnection {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(open))
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Serves on `workers` threads until `shutdown` becomes `true`, then drains

@@ -81,9 +81,33 @@ pub struct ServerConfig {
     /// built-in ones and every route's `forward_claims` targets.
     #[serde(default)]
     pub identity_headers: Vec<String>,
+    /// How long a connection waiting for a request (a new one, or an idle
+    /// keep-alive one) may take to deliver the whole request head before it
+    /// is closed. Changing it needs a restart.
+    #[serde(default = "default_header_read_timeout", with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Open connections at most, per worker; more are closed on accept.
+    /// Default: three quarters of the file-descriptor limit, split between
+    /// workers. Changing it needs a restart.
+    #[serde(default)]
+    pub max_connections: Option<NonZeroUsize>,
+    /// Concurrent HTTP/2 streams per connection.
+    #[serde(default = "default_h2_streams")]
+    pub http2_max_concurrent_streams: u32,
 }
 
 impl ServerConfig {
+    /// Open connections allowed per worker: `max_connections`, else three
+    /// quarters of the open-files limit split between the workers (the rest
+    /// is left for upstream connections, logs and the admin listener).
+    pub fn max_connections(&self) -> usize {
+        if let Some(max) = self.max_connections {
+            return max.get();
+        }
+        let files = open_files_limit().unwrap_or(1024);
+        (files / 4 * 3 / self.workers()).max(64)
+    }
+
     /// The number of worker threads to run.
     pub fn workers(&self) -> usize {
         self.workers
@@ -102,11 +126,29 @@ impl Default for ServerConfig {
             workers: None,
             public_origin: None,
             identity_headers: Vec::new(),
+            header_read_timeout: default_header_read_timeout(),
+            max_connections: None,
+            http2_max_concurrent_streams: default_h2_streams(),
             admin_listen: None,
             shutdown_grace: default_grace(),
             watch_config: true,
         }
     }
+}
+
+fn default_header_read_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_h2_streams() -> u32 {
+    100
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux).
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 fn default_listen() -> SocketAddr {

@@ -56,6 +56,18 @@ pub fn check(config: &Config) -> Vec<Problem> {
             "must be more than 0, e.g. \"30s\"",
         ));
     }
+    if server.header_read_timeout.is_zero() {
+        problems.push(Problem::new(
+            "server.header_read_timeout",
+            "must be more than 0, e.g. \"10s\"",
+        ));
+    }
+    if server.http2_max_concurrent_streams == 0 {
+        problems.push(Problem::new(
+            "server.http2_max_concurrent_streams",
+            "must be at least 1, e.g. 100",
+        ));
+    }
     if let Some(origin) = &server.public_origin
         && public_origin(origin).is_none()
     {

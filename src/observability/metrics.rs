@@ -18,6 +18,7 @@
 //! | `portcullis_rate_limit_backend_errors_total` | limit |
 //! | `portcullis_upstream_errors_total` | route, kind |
 //! | `portcullis_config_reloads_total` | result |
+//! | `portcullis_connections_rejected_total` | |
 //! | `portcullis_jwks_fetches_total` | verifier, result |
 
 use std::sync::Arc;
@@ -122,6 +123,11 @@ pub fn rate_limit_backend_error(limit: &Arc<str>) {
 /// The upstream failed (`timeout`, `unavailable`).
 pub fn upstream_error(route: &Arc<str>, kind: &'static str) {
     metrics::counter!("portcullis_upstream_errors_total", "route" => Arc::clone(route), "kind" => kind).increment(1);
+}
+
+/// A connection was closed on accept: `max_connections` were open.
+pub fn connection_rejected() {
+    metrics::counter!("portcullis_connections_rejected_total").increment(1);
 }
 
 /// A config reload finished (`ok` or `failed`).
