@@ -48,6 +48,16 @@ pub(crate) enum GatewayError {
     /// The rate-limit backend failed and the policy is to deny.
     #[error("rate limiting is temporarily unavailable; retry shortly")]
     RateLimitUnavailable,
+    /// The request head is larger, or has more headers, than `[server]` allows.
+    #[error(
+        "the request's headers are too large: at most {max_headers} headers and {max_size} bytes"
+    )]
+    HeadersTooLarge {
+        /// `max_headers`.
+        max_headers: usize,
+        /// `max_header_size` in bytes.
+        max_size: u64,
+    },
     /// The client did not send its body in time.
     #[error("the request body did not arrive in time")]
     RequestTimeout,
@@ -89,6 +99,7 @@ impl GatewayError {
             GatewayError::Auth(_) => StatusCode::UNAUTHORIZED,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            GatewayError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::RateLimitUnavailable | GatewayError::DedupeUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -110,6 +121,7 @@ impl GatewayError {
             GatewayError::Auth(e) => e.code(),
             GatewayError::PayloadTooLarge { .. } => "payload_too_large",
             GatewayError::RequestTimeout => "request_timeout",
+            GatewayError::HeadersTooLarge { .. } => "headers_too_large",
             GatewayError::RateLimited { .. } => "rate_limited",
             GatewayError::RateLimitUnavailable => "rate_limit_unavailable",
             GatewayError::DeliveryInProgress => "delivery_in_progress",
@@ -141,7 +153,12 @@ impl GatewayError {
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if matches!(self, GatewayError::BadRequest(_) | GatewayError::BadPath(_)) {
+        if matches!(
+            self,
+            GatewayError::BadRequest(_)
+                | GatewayError::BadPath(_)
+                | GatewayError::HeadersTooLarge { .. }
+        ) {
             // A client that framed one request wrongly gets no second one on
             // this connection: nothing after it can be read as a request.
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -45,6 +45,8 @@ fn load_and_swap(gateway: &Gateway, path: &Path) -> Result<usize, String> {
         || old.header_read_timeout != new.header_read_timeout
         || old.max_connections != new.max_connections
         || old.http2_max_concurrent_streams != new.http2_max_concurrent_streams
+        || old.max_header_size != new.max_header_size
+        || old.max_headers != new.max_headers
     {
         tracing::warn!(
             "listen, admin_listen, workers and connection settings (header_read_timeout, max_connections, http2_max_concurrent_streams) take effect only after a restart"

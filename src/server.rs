@@ -119,10 +119,16 @@ pub async fn serve(
 /// The HTTP/1 and HTTP/2 settings every connection of this server uses.
 fn connection_builder(server: &ServerConfig) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper's own limits are a backstop at twice the configured ones: the
+    // admit phase answers within them with a JSON 431; beyond them hyper
+    // answers a bare 431 before a request exists.
+    let max_head = usize::try_from(server.max_header_size.as_u64()).unwrap_or(usize::MAX);
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(server.header_read_timeout);
+        .header_read_timeout(server.header_read_timeout)
+        .max_buf_size(max_head.saturating_mul(2).max(8192))
+        .max_headers(server.max_headers.saturating_mul(2));
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -75,3 +75,45 @@ async fn a_pipelined_request_behind_a_refused_one_is_never_forwarded() {
     assert_eq!(status, 400, "{response}");
     assert_eq!(up.calls(), 0);
 }
+
+#[tokio::test]
+async fn oversized_heads_get_431_before_the_upstream() {
+    let up = upstream().await;
+    let gw = gateway(&format!(
+        "[server]\nmax_header_size = \"4KiB\"\nmax_headers = 20\n{}",
+        one_route(&up, "")
+    ))
+    .await;
+    let c = client();
+    let mut many = c.get(gw.url("/api/up/x"));
+    for i in 0..25 {
+        many = many.header(format!("x-h{i}"), "1");
+    }
+    let r = many.send().await.unwrap();
+    assert_eq!(r.status(), 431);
+    assert_eq!(error_code(r).await, "headers_too_large");
+    let r = c
+        .get(gw.url("/api/up/x"))
+        .header("x-big", "a".repeat(5000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 431);
+    assert_eq!(error_code(r).await, "headers_too_large");
+    // Far beyond: hyper refuses before a request exists (bare 431).
+    let (status, _) = send(
+        &gw,
+        format!(
+            "GET /api/up/x HTTP/1.1\r\nHost: x\r\nX-Huge: {}\r\n\r\n",
+            "a".repeat(20_000)
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 431);
+    assert_eq!(up.calls(), 0);
+    assert_eq!(
+        c.get(gw.url("/api/up/x")).send().await.unwrap().status(),
+        200
+    );
+}

@@ -94,6 +94,12 @@ pub struct ServerConfig {
     /// Concurrent HTTP/2 streams per connection.
     #[serde(default = "default_h2_streams")]
     pub http2_max_concurrent_streams: u32,
+    /// Request line plus all headers at most; beyond it 431.
+    #[serde(default = "default_max_header_size")]
+    pub max_header_size: ByteSize,
+    /// Request headers at most (`Host` included); beyond it 431.
+    #[serde(default = "default_max_headers")]
+    pub max_headers: usize,
 }
 
 impl ServerConfig {
@@ -129,6 +135,8 @@ impl Default for ServerConfig {
             header_read_timeout: default_header_read_timeout(),
             max_connections: None,
             http2_max_concurrent_streams: default_h2_streams(),
+            max_header_size: default_max_header_size(),
+            max_headers: default_max_headers(),
             admin_listen: None,
             shutdown_grace: default_grace(),
             watch_config: true,
@@ -141,6 +149,14 @@ fn default_header_read_timeout() -> Duration {
 }
 
 fn default_h2_streams() -> u32 {
+    100
+}
+
+fn default_max_header_size() -> ByteSize {
+    ByteSize::kib(32)
+}
+
+fn default_max_headers() -> usize {
     100
 }
 

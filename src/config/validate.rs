@@ -62,6 +62,18 @@ pub fn check(config: &Config) -> Vec<Problem> {
             "must be more than 0, e.g. \"10s\"",
         ));
     }
+    if server.max_header_size.as_u64() < 1024 {
+        problems.push(Problem::new(
+            "server.max_header_size",
+            "must be at least 1KiB (browsers send several KiB of headers), e.g. \"32KiB\"",
+        ));
+    }
+    if server.max_headers < 8 {
+        problems.push(Problem::new(
+            "server.max_headers",
+            "must be at least 8 (browsers send a dozen or more), e.g. 100",
+        ));
+    }
     if server.http2_max_concurrent_streams == 0 {
         problems.push(Problem::new(
             "server.http2_max_concurrent_streams",

@@ -24,6 +24,7 @@ pub(super) enum Admission {
 
 /// Runs admission; the route is recorded on the exchange.
 pub(super) async fn admit(ex: &mut Exchange) -> Result<Admission, GatewayError> {
+    head_size(ex)?;
     let headers = &ex.request.headers;
     if headers.contains_key(header::TRANSFER_ENCODING)
         && headers.contains_key(header::CONTENT_LENGTH)
@@ -106,6 +107,27 @@ fn head_only(ex: &Exchange) -> (Request<Body>, String) {
     *request.uri_mut() = ex.request.uri.clone();
     *request.headers_mut() = ex.request.headers.clone();
     (request, ex.path().to_owned())
+}
+
+/// Refuses a request head past `[server] max_headers` / `max_header_size`
+/// (request line plus every header line, as sent on the wire).
+fn head_size(ex: &Exchange) -> Result<(), GatewayError> {
+    let server = &ex.snapshot.config.server;
+    let headers = &ex.request.headers;
+    let uri = &ex.request.uri;
+    let target = uri.path_and_query().map_or(1, |pq| pq.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len() + 8);
+    let line = ex.request.method.as_str().len() + target + 12;
+    let size = headers.iter().fold(line, |sum, (name, value)| {
+        sum + name.as_str().len() + value.len() + 4
+    });
+    if headers.len() > server.max_headers || size as u64 > server.max_header_size.as_u64() {
+        return Err(GatewayError::HeadersTooLarge {
+            max_headers: server.max_headers,
+            max_size: server.max_header_size.as_u64(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `Transfer-Encoding`, when present, is exactly `chunked` (one
