@@ -22,9 +22,11 @@
 //! - `app`: the router of the main listener, in one place.
 //! - `gateway`: the request path, one file per phase over one `Exchange` (see below).
 //! - `routing`: path -> route, whole-segment prefix, longest wins.
-//! - [`auth`]: verifiers of several kinds behind one interface (JWT today:
-//!   JWKS, token sources, CSRF, claim rules); a kind may need the body.
+//! - [`auth`]: verifiers of several kinds behind one interface: JWT (JWKS,
+//!   token sources, CSRF, claim rules) and webhook signatures (Stripe,
+//!   GitHub, Standard Webhooks, Slack, HMAC), which need the raw body.
 //! - [`rate_limit`]: named limits (GCRA), memory and Redis stores.
+//! - [`deliveries`]: accepted webhook deliveries (memory or Redis), so retries are not forwarded twice.
 //! - `cors`: origin matching, preflight answers, CORS response headers.
 //! - `proxy`: the tools the phases forward with: upstream client, path
 //!   safety, header hygiene (strip, then set), streaming body wrappers.
@@ -46,8 +48,10 @@
 //!   authenticate     the route's verifier (body read first if its kind needs it), CSRF, claims
 //!   limits           keyed by claim / global
 //!   request_body     read whole, once, bounded, only if a route feature needs it
+//!   dedupe           claim a verified webhook delivery (duplicate of an accepted one: 200)
 //!   upstream_request URL; headers stripped, then set; secrets injected (own step)
 //!   send             streaming, route timeout; 413 / 400 / 502 / 504 by cause
+//!   dedupe           settle the claim by the upstream's status
 //!   respond          filtered response headers, RateLimit headers
 //! finish: errors -> JSON; request id + CORS on every answer; response body taps
 //!         (access log + metrics when the body ends; metering next)

@@ -1,5 +1,5 @@
 //! Authentication: named verifiers of several kinds behind one interface
-//! (JWT today), JWKS with rotation, claim rules, cookie tokens with CSRF
+//! (JWT, webhook signatures), JWKS with rotation, claim rules, cookie tokens with CSRF
 //! protection.
 //!
 //! - `verifier`: one `[auth.NAME]` of any kind; says whether it needs the body;
@@ -9,6 +9,7 @@
 //! - `keys`: keys and signature checks (`jsonwebtoken` underneath);
 //! - `jwks`: fetching, refreshing and unknown-`kid` refetching;
 //! - `claims`: `require_claims` and `forward_claims`;
+//! - `webhook`: webhook signature schemes over the raw body;
 //! - `mint`: development tokens for `portcullis token`.
 
 pub mod claims;
