@@ -58,6 +58,9 @@ pub(crate) enum GatewayError {
         /// `max_header_size` in bytes.
         max_size: u64,
     },
+    /// `[server] max_in_flight` requests are in flight.
+    #[error("the gateway is at capacity; retry shortly")]
+    Overloaded,
     /// The client did not send its body in time.
     #[error("the request body did not arrive in time")]
     RequestTimeout,
@@ -105,6 +108,7 @@ impl GatewayError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             GatewayError::DeliveryInProgress => StatusCode::CONFLICT,
+            GatewayError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -126,6 +130,7 @@ impl GatewayError {
             GatewayError::RateLimitUnavailable => "rate_limit_unavailable",
             GatewayError::DeliveryInProgress => "delivery_in_progress",
             GatewayError::DedupeUnavailable => "dedupe_unavailable",
+            GatewayError::Overloaded => "overloaded",
             GatewayError::UpstreamUnavailable => "upstream_unavailable",
             GatewayError::UpstreamTimeout => "upstream_timeout",
             GatewayError::Internal(_) => "internal",
@@ -168,7 +173,9 @@ impl GatewayError {
                 headers.insert(header::ALLOW, allow);
             }
             GatewayError::RateLimited { decision, .. } => decision.write_headers(headers),
-            GatewayError::RateLimitUnavailable | GatewayError::DedupeUnavailable => {
+            GatewayError::RateLimitUnavailable
+            | GatewayError::DedupeUnavailable
+            | GatewayError::Overloaded => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             GatewayError::Auth(e) => {

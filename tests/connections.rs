@@ -170,3 +170,39 @@ async fn connections_beyond_the_limit_are_closed_and_counted() {
     }
     assert!(answered, "a request after the held connections closed");
 }
+
+/// Past `max_in_flight` (streams count until they end) a request gets 503
+/// `overloaded` at once, without reaching the upstream.
+#[tokio::test]
+async fn requests_past_max_in_flight_are_refused_at_once() {
+    let up = upstream().await;
+    let gw = gateway(&format!(
+        "[server]\nmax_in_flight = 2\n{}",
+        one_route(&up, "timeout = \"5s\"")
+    ))
+    .await;
+    let c = client();
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let r = c.get(gw.url("/api/up/long-sse")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        streams.push(r);
+    }
+    let started = Instant::now();
+    let refused = c.get(gw.url("/api/up/x")).send().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused at once, not queued"
+    );
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(error_code(refused).await, "overloaded");
+    assert_eq!(up.calls(), 2);
+    for stream in streams {
+        stream.bytes().await.unwrap();
+    }
+    assert_eq!(
+        c.get(gw.url("/api/up/x")).send().await.unwrap().status(),
+        200
+    );
+}

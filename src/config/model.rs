@@ -97,6 +97,10 @@ pub struct ServerConfig {
     /// Request line plus all headers at most; beyond it 431.
     #[serde(default = "default_max_header_size")]
     pub max_header_size: ByteSize,
+    /// Requests in flight at most in the process (a stream counts until it
+    /// ends); beyond it 503 `overloaded` at once. Default: unlimited.
+    #[serde(default)]
+    pub max_in_flight: Option<NonZeroUsize>,
     /// Request headers at most (`Host` included); beyond it 431.
     #[serde(default = "default_max_headers")]
     pub max_headers: usize,
@@ -137,6 +141,7 @@ impl Default for ServerConfig {
             http2_max_concurrent_streams: default_h2_streams(),
             max_header_size: default_max_header_size(),
             max_headers: default_max_headers(),
+            max_in_flight: None,
             admin_listen: None,
             shutdown_grace: default_grace(),
             watch_config: true,

@@ -25,7 +25,7 @@ use crate::cors::Cors;
 use crate::deliveries::ClaimGuard;
 use crate::rate_limit::Decision;
 use crate::routing::Route;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{InFlight, Snapshot};
 
 /// One request on its way through the gateway.
 pub(crate) struct Exchange {
@@ -59,6 +59,9 @@ pub(crate) struct Exchange {
     pub taps: Vec<Box<dyn Tap>>,
     /// The claim on a webhook delivery, and how long to remember it once accepted.
     pub delivery: Option<(ClaimGuard, Duration)>,
+    /// This request's place in `[server] max_in_flight`, held until the
+    /// response body ends.
+    pub in_flight: Option<InFlight>,
 }
 
 impl Exchange {
@@ -88,6 +91,7 @@ impl Exchange {
             error: None,
             taps: Vec::new(),
             delivery: None,
+            in_flight: None,
         }
     }
 

@@ -58,8 +58,21 @@ pub(crate) async fn handle(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0);
     // One snapshot for the whole request, even if a reload swaps it meanwhile.
-    let mut exchange = Exchange::new(gateway.snapshot(), gateway.worker(), peer, request);
-    let result = request_path(&mut exchange).await;
+    let snapshot = gateway.snapshot();
+    // Counted only when `max_in_flight` is set (a shared counter per request otherwise).
+    let in_flight = match snapshot.config.server.max_in_flight {
+        None => Ok(None),
+        Some(max) => gateway.start_request(max.get()).map(Some).ok_or(()),
+    };
+    let mut exchange = Exchange::new(snapshot, gateway.worker(), peer, request);
+    let result = match in_flight {
+        // Past `max_in_flight`: refused at once, never queued.
+        Err(()) => Err(GatewayError::Overloaded),
+        Ok(guard) => {
+            exchange.in_flight = guard;
+            request_path(&mut exchange).await
+        }
+    };
     finish(exchange, result)
 }
 

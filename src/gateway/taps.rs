@@ -20,6 +20,7 @@ use pin_project_lite::pin_project;
 use super::Exchange;
 use crate::observability::access_log::{self, AccessRecord};
 use crate::proxy::body::{BoxError, StreamEnd};
+use crate::snapshot::InFlight;
 
 /// An observer of one response body.
 pub(crate) trait Tap: Send + Sync + 'static {
@@ -41,7 +42,8 @@ pub(super) fn attach(ex: Exchange, response: Response<Body>) -> Response<Body> {
         error: ex.error,
     };
     let taps = ex.taps;
-    response.map(|body| Body::new(TappedBody::new(body, record, taps)))
+    let in_flight = ex.in_flight;
+    response.map(|body| Body::new(TappedBody::new(body, record, taps, in_flight)))
 }
 
 pin_project! {
@@ -53,6 +55,8 @@ pin_project! {
         taps: Vec<Box<dyn Tap>>,
         bytes: u64,
         end: StreamEnd,
+        // Released when the body is done (a stream is in flight until it ends).
+        in_flight: Option<InFlight>,
     }
 
     impl<B> PinnedDrop for TappedBody<B> {
@@ -67,7 +71,12 @@ pin_project! {
 }
 
 impl<B: http_body::Body> TappedBody<B> {
-    fn new(inner: B, record: AccessRecord, taps: Vec<Box<dyn Tap>>) -> Self {
+    fn new(
+        inner: B,
+        record: AccessRecord,
+        taps: Vec<Box<dyn Tap>>,
+        in_flight: Option<InFlight>,
+    ) -> Self {
         let end = if inner.is_end_stream() {
             StreamEnd::Complete
         } else {
@@ -79,6 +88,7 @@ impl<B: http_body::Body> TappedBody<B> {
             taps,
             bytes: 0,
             end,
+            in_flight,
         }
     }
 }

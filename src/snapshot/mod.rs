@@ -256,6 +256,18 @@ pub struct Gateway {
     current: Arc<ArcSwap<Snapshot>>,
     worker: usize,
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Requests in flight in this process (until their response body ends).
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// One request counted in flight until dropped.
+#[derive(Debug)]
+pub struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl Gateway {
@@ -267,6 +279,7 @@ impl Gateway {
             current: Arc::new(ArcSwap::from_pointee(snapshot)),
             worker: 0,
             stopping: Arc::default(),
+            in_flight: Arc::default(),
         }
     }
 
@@ -276,7 +289,17 @@ impl Gateway {
             current: Arc::clone(&self.current),
             worker: index,
             stopping: Arc::clone(&self.stopping),
+            in_flight: Arc::clone(&self.in_flight),
         }
+    }
+
+    /// Counts a new request in flight, or `None` when `limit` are already
+    /// (`[server] max_in_flight`; without one, nothing is counted).
+    pub fn start_request(&self, limit: usize) -> Option<InFlight> {
+        use std::sync::atomic::Ordering;
+        let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let guard = InFlight(Arc::clone(&self.in_flight));
+        (before < limit).then_some(guard)
     }
 
     /// Marks the gateway as shutting down: `/readyz` answers 503 from now on.
