@@ -77,3 +77,6 @@ pub mod server;
 pub mod snapshot;
 pub(crate) mod static_files;
 pub(crate) mod task;
+
+#[cfg(test)]
+mod proptests;
