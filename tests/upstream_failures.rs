@@ -6,9 +6,9 @@ use common::*;
 
 #[tokio::test]
 async fn connection_refused_is_502() {
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = free.local_addr().unwrap();
-    drop(free);
+    // Port 1: below the range bind(0) hands out, so no other test's listener
+    // can take it between here and the request (a freed ephemeral port can).
+    let addr = "127.0.0.1:1";
     let gw = gateway(&format!(
         "[[routes]]\nname = \"dead\"\npath = \"/api/dead\"\nupstream = \"http://{addr}\"\nauth = \"none\"\n"
     ))
