@@ -31,6 +31,7 @@
 //! - `proxy`: the tools the phases forward with: upstream client, path
 //!   safety, header hygiene (strip, then set), streaming body wrappers.
 //! - `context`: request id, peer, client address.
+//! - `count`: places in a limit (connections, requests in flight), given back on drop.
 //! - `error`: the one error type, and the one place it becomes a JSON response.
 //! - `static_files`: an optional built SPA on the same origin.
 //! - `task`: background tasks that die with their owner.
@@ -65,6 +66,7 @@ pub mod cli;
 pub mod config;
 pub(crate) mod context;
 pub(crate) mod cors;
+pub(crate) mod count;
 pub mod deliveries;
 pub(crate) mod error;
 pub(crate) mod gateway;

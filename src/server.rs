@@ -11,8 +11,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -28,6 +26,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::config::model::ServerConfig;
+use crate::count::Count;
 use crate::snapshot::Gateway;
 
 /// Serves `gateway` on `listener` until `shutdown` resolves, then drains:
@@ -51,7 +50,7 @@ pub async fn serve(
     let max_connections = server.max_connections();
     let first_byte = server.header_read_timeout;
     let router = crate::app::app(gateway);
-    let open = Arc::new(AtomicUsize::new(0));
+    let open = Count::default();
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -68,13 +67,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        if open.load(Ordering::Acquire) >= max_connections {
+        let Some(guard) = open.try_take(max_connections) else {
             crate::observability::metrics::connection_rejected();
             drop(stream);
             continue;
-        }
+        };
         let _ = stream.set_nodelay(true);
-        let guard = OpenConnection::new(&open);
         let router = router.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
@@ -135,22 +133,6 @@ fn connection_builder(server: &ServerConfig) -> auto::Builder<TokioExecutor> {
         .max_concurrent_streams(server.http2_max_concurrent_streams)
         .enable_connect_protocol();
     builder
-}
-
-/// Counts an open connection until dropped.
-struct OpenConnection(Arc<AtomicUsize>);
-
-impl OpenConnection {
-    fn new(open: &Arc<AtomicUsize>) -> Self {
-        open.fetch_add(1, Ordering::AcqRel);
-        Self(Arc::clone(open))
-    }
-}
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 /// Serves on `workers` threads until `shutdown` becomes `true`, then drains

@@ -538,14 +538,8 @@ async fn token_command_mints_a_token_the_gateway_accepts() {
 /// and names the verifier while its JWKS is unreachable.
 #[tokio::test]
 async fn admin_endpoints_report_health_and_readiness() {
-    let free = |_: ()| {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-    };
-    let admin = free(());
-    let dead_idp = free(());
+    let admin = free_addr();
+    let dead_idp = free_addr();
     let dir = tempfile::tempdir().unwrap();
     let config = write(
         dir.path(),

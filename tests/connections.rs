@@ -124,10 +124,7 @@ async fn idle_and_slow_connections_are_closed_while_requests_are_served() {
 #[tokio::test]
 async fn connections_beyond_the_limit_are_closed_and_counted() {
     let up = upstream().await;
-    let admin = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let admin = free_addr();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
@@ -147,14 +144,7 @@ async fn connections_beyond_the_limit_are_closed_and_counted() {
         "the fourth connection stayed open"
     );
     // The admin listener answers while the main one is saturated.
-    let metrics = client()
-        .get(format!("http://{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(admin).await;
     assert!(
         metrics.contains("portcullis_connections_rejected_total 1"),
         "{metrics}"

@@ -180,12 +180,7 @@ fn bad_public_origin_and_identity_headers_are_config_errors() {
         let toml = format!(
             "[server]\n{server}\n[[routes]]\nname = \"r\"\npath = \"/r\"\nupstream = \"http://127.0.0.1:9\"\nauth = \"none\"\n"
         );
-        let err = portcullis::snapshot::Snapshot::build(
-            portcullis::config::from_toml(&toml).unwrap(),
-            &FakeSecrets::standard(),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = config_error(&toml);
         assert!(err.contains(expected), "{expected}: {err}");
     }
 }

@@ -71,10 +71,7 @@ async fn shutdown_grace_bounds_the_wait() {
 #[tokio::test]
 async fn metrics_are_labelled_by_route_and_limit_never_by_path() {
     let up = upstream().await;
-    let admin = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let admin = free_addr();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("proxy.toml");
     std::fs::write(
@@ -111,14 +108,7 @@ async fn metrics_are_labelled_by_route_and_limit_never_by_path() {
             .status(),
         404
     );
-    let metrics = c
-        .get(format!("http://{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(admin).await;
     for expected in [
         r#"portcullis_requests_total{route="up",method="GET",status_class="2xx"} 1"#,
         r#"portcullis_requests_total{route="up",method="GET",status_class="4xx"} 1"#,
@@ -139,10 +129,7 @@ async fn metrics_are_labelled_by_route_and_limit_never_by_path() {
 #[tokio::test]
 async fn ctrl_c_drains_with_readyz_reporting_shutdown() {
     let up = upstream().await;
-    let admin = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let admin = free_addr();
     let dir = tempfile::tempdir().unwrap();
     let mut gw = GatewayProcess::start(
         &config(dir.path(), &up, &format!("admin_listen = \"{admin}\"")),

@@ -319,12 +319,7 @@ fn config_errors_name_the_limit() {
     for (toml, expected) in cases {
         // A bad value is refused while loading (rates and keys are typed),
         // a bad combination while building; either names the key.
-        let err = match portcullis::config::from_toml(&toml) {
-            Err(e) => e.to_string(),
-            Ok(config) => portcullis::snapshot::Snapshot::build(config, &FakeSecrets::standard())
-                .unwrap_err()
-                .to_string(),
-        };
+        let err = config_error(&toml);
         assert!(err.contains(expected), "{expected}: {err}");
     }
 }

@@ -153,10 +153,7 @@ async fn kubernetes_configmap_symlink_swap_is_seen() {
 #[tokio::test]
 async fn reloads_are_counted_in_metrics() {
     let up = upstream().await;
-    let admin = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let admin = free_addr();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("proxy.toml");
     let text = |names: &[&str]| {
@@ -168,21 +165,13 @@ async fn reloads_are_counted_in_metrics() {
     };
     std::fs::write(&path, text(&["a"])).unwrap();
     let mut gw = GatewayProcess::start(&path, &[]);
-    let c = client();
     replace(&path, &text(&["a", "b"]));
     gw.signal("HUP");
     gw.wait_for_log("config reloaded", Duration::from_secs(10));
     replace(&path, "[[routes]]\nname = \"a\"\nupstrem = \"typo\"\n");
     gw.signal("HUP");
     gw.wait_for_log("config reload failed", Duration::from_secs(10));
-    let metrics = c
-        .get(format!("http://{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(admin).await;
     for expected in [
         "portcullis_config_reloads_total{result=\"ok\"} 1",
         "portcullis_config_reloads_total{result=\"failed\"} 1",

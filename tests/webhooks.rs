@@ -536,18 +536,6 @@ async fn redis_down_follows_on_backend_error() {
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
-/// The config error for `toml` (a load error or a build error).
-fn config_error(toml: &str) -> String {
-    match portcullis::config::from_toml(toml) {
-        Err(e) => e.to_string(),
-        Ok(config) => match portcullis::snapshot::Snapshot::build(config, &FakeSecrets::standard())
-        {
-            Err(e) => e.to_string(),
-            Ok(_) => panic!("accepted:\n{toml}"),
-        },
-    }
-}
-
 #[test]
 fn check_refuses_webhook_mistakes() {
     let route = |extra: &str| {
@@ -662,10 +650,7 @@ fn check_refuses_webhook_mistakes() {
 async fn secrets_and_bodies_stay_out_of_logs() {
     use common::process::{BIN, GatewayProcess};
     let up = upstream().await;
-    let admin = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let admin = free_addr();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("proxy.toml");
     std::fs::write(
@@ -706,14 +691,7 @@ async fn secrets_and_bodies_stay_out_of_logs() {
             .unwrap();
     }
     assert_eq!(up.calls(), 1);
-    let metrics = c
-        .get(format!("http://{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(admin).await;
     assert!(
         metrics.contains(
             "portcullis_auth_failures_total{route=\"stripe\",reason=\"invalid_signature\"} 1"

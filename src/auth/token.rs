@@ -110,19 +110,27 @@ pub fn without_cookie(value: &str, name: &str) -> Option<String> {
 pub struct Site<'a> {
     /// `[server] public_origin`: when set, the only same-site origin.
     pub public_origin: Option<&'a str>,
-    /// The scheme the client used: the listener's (`http`), or the
-    /// `X-Forwarded-Proto` of a trusted proxy.
-    pub scheme: &'a str,
+    /// Whether the peer is a trusted proxy, whose `X-Forwarded-Proto` is
+    /// believed; otherwise the scheme is the listener's (`http`).
+    pub trusted_proxy: bool,
 }
 
 impl Site<'_> {
     /// The request's own origin: `public_origin`, else scheme + `Host`.
+    /// Worked out only here, when a cookie token meets the CSRF rule.
     pub fn own_origin(&self, headers: &HeaderMap) -> Option<String> {
         if let Some(origin) = self.public_origin {
             return Some(origin.to_owned());
         }
+        let scheme = self
+            .trusted_proxy
+            .then(|| headers.get("x-forwarded-proto"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .filter(|proto| matches!(*proto, "http" | "https"))
+            .unwrap_or("http");
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok())?;
-        Some(format!("{}://{host}", self.scheme))
+        Some(format!("{scheme}://{host}"))
     }
 }
 
@@ -259,11 +267,11 @@ mod tests {
         let post = Method::POST;
         let http = Site {
             public_origin: None,
-            scheme: "http",
+            trusted_proxy: false,
         };
         let https = Site {
             public_origin: None,
-            scheme: "https",
+            trusted_proxy: true,
         };
         let check_csrf = |m: &Method, h: &HeaderMap, allowed: &dyn Fn(&str) -> bool| {
             check_csrf(m, h, http, allowed)
@@ -279,6 +287,7 @@ mod tests {
         let referer = headers(&[
             ("host", "app.example"),
             ("referer", "https://app.example/page?x"),
+            ("x-forwarded-proto", "https"),
         ]);
         assert!(super::check_csrf(&post, &referer, https, &none).is_ok());
         // The scheme counts: an https page is not the http site.
@@ -291,7 +300,7 @@ mod tests {
         // With public_origin, only that origin is the site.
         let public = Site {
             public_origin: Some("https://app.example"),
-            scheme: "http",
+            trusted_proxy: false,
         };
         assert!(super::check_csrf(&post, &referer, public, &none).is_ok());
         assert!(super::check_csrf(&post, &ok, public, &none).is_err());

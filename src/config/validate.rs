@@ -191,7 +191,7 @@ fn route(config: &Config, rc: &RouteConfig, p: &mut Problems<'_>) {
             );
         }
     }
-    upstream(&rc.upstream, p);
+    upstream_url(&rc.upstream, p);
     methods(rc.methods.as_deref(), p);
     if rc.timeout.is_some_and(|t| t.is_zero()) {
         p.push("timeout", "must be more than 0, e.g. \"30s\"");
@@ -316,10 +316,6 @@ pub fn upstream_url(raw: &str, p: &mut Problems<'_>) -> Option<Url> {
         return None;
     }
     Some(url)
-}
-
-fn upstream(raw: &str, p: &mut Problems<'_>) {
-    let _ = upstream_url(raw, p);
 }
 
 /// The route's methods, parsed; problems recorded when `p` is given.

@@ -55,17 +55,21 @@ const JWT_KEYS: [KindKey; 12] = [
     ("jwks_cooldown", |c| c.jwks_cooldown.is_some()),
 ];
 
-/// Keys that only a webhook verifier has.
+/// Keys that only a webhook verifier has; from `header` on, only `hmac`.
 const WEBHOOK_KEYS: [KindKey; 8] = [
     ("secrets", |c| c.secrets.is_some()),
     ("tolerance", |c| c.tolerance.is_some()),
     ("dedupe", |c| c.dedupe.is_some()),
+    // HMAC_ONLY starts here.
     ("header", |c| c.header.is_some()),
     ("algorithm", |c| c.algorithm.is_some()),
     ("encoding", |c| c.encoding.is_some()),
     ("prefix", |c| c.prefix.is_some()),
     ("allow_sha1", |c| c.allow_sha1),
 ];
+
+/// Where the `hmac`-only keys start in [`WEBHOOK_KEYS`].
+const HMAC_ONLY: usize = 3;
 
 fn refuse_keys(c: &VerifierConfig, p: &mut Problems<'_>, keys: &[KindKey], what: &str) {
     for (key, set) in keys {
@@ -142,7 +146,7 @@ fn webhook(c: &VerifierConfig, p: &mut Problems<'_>) {
             );
         }
     } else {
-        for (key, set) in &WEBHOOK_KEYS[3..] {
+        for (key, set) in &WEBHOOK_KEYS[HMAC_ONLY..] {
             if set(c) {
                 p.push(
                     key,

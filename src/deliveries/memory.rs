@@ -104,11 +104,8 @@ impl MemoryDeliveries {
         match accepted {
             Some(window) => {
                 if let Some(entry) = inner.entries.get_mut(&key) {
-                    let now = Instant::now();
                     entry.accepted = true;
-                    entry.until = now
-                        .checked_add(window)
-                        .unwrap_or(now + Duration::from_secs(86_400 * 365));
+                    entry.until = deadline(Instant::now(), window);
                 }
             }
             None => {
@@ -118,6 +115,12 @@ impl MemoryDeliveries {
             }
         }
     }
+}
+
+/// `now + span`, saturating at a year for spans too long to represent.
+fn deadline(now: Instant, span: Duration) -> Instant {
+    now.checked_add(span)
+        .unwrap_or(now + Duration::from_secs(86_400 * 365))
 }
 
 #[cfg(test)]

@@ -182,13 +182,27 @@ impl ClaimGuard {
     /// Records the outcome in a task of its own, so a request cancelled
     /// meanwhile (the client went away) cannot leave it half-done.
     async fn settle(&mut self, accepted: Option<Duration>) {
+        if let Some(task) = self.settle_detached(accepted) {
+            let _ = task.await;
+        }
+    }
+
+    /// Records the outcome: at once in memory; in Redis, in a spawned task
+    /// (returned, for a caller that wants to wait for it).
+    fn settle_detached(
+        &mut self,
+        accepted: Option<Duration>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         self.settled = true;
         match &*self.store {
-            DeliveryStore::Memory(memory) => memory.settle(self.key, accepted),
+            DeliveryStore::Memory(memory) => {
+                memory.settle(self.key, accepted);
+                None
+            }
             DeliveryStore::Redis { .. } => {
                 let (store, key, token) = (Arc::clone(&self.store), self.key, self.token);
-                let task = tokio::spawn(async move { store.settle(key, accepted, token).await });
-                let _ = task.await;
+                let runtime = tokio::runtime::Handle::try_current().ok()?;
+                Some(runtime.spawn(async move { store.settle(key, accepted, token).await }))
             }
         }
     }
@@ -196,17 +210,8 @@ impl ClaimGuard {
 
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
-        if self.settled {
-            return;
-        }
-        match &*self.store {
-            DeliveryStore::Memory(memory) => memory.settle(self.key, None),
-            DeliveryStore::Redis { .. } => {
-                let (store, key, token) = (Arc::clone(&self.store), self.key, self.token);
-                if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                    handle.spawn(async move { store.settle(key, None, token).await });
-                }
-            }
+        if !self.settled {
+            self.settle_detached(None);
         }
     }
 }

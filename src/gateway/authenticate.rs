@@ -42,22 +42,13 @@ async fn verify(
     } else {
         None
     };
-    // The client's scheme: the listener's (plain http), or a trusted proxy's word.
-    let scheme = ex
-        .ctx
-        .peer_trusted
-        .then(|| ex.request.headers.get("x-forwarded-proto"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .filter(|proto| matches!(*proto, "http" | "https"))
-        .unwrap_or("http");
     let request = AuthRequest {
         method: &ex.request.method,
         headers: &ex.request.headers,
         body: body.as_ref(),
         site: Site {
             public_origin: ex.snapshot.public_origin.as_deref(),
-            scheme,
+            trusted_proxy: ex.ctx.peer_trusted,
         },
     };
     // The CORS allow-list may send cookie tokens cross-origin.

@@ -22,10 +22,11 @@ use super::taps::Tap;
 use crate::auth::Authenticated;
 use crate::context::RequestContext;
 use crate::cors::Cors;
+use crate::count::Counted;
 use crate::deliveries::ClaimGuard;
 use crate::rate_limit::Decision;
 use crate::routing::Route;
-use crate::snapshot::{InFlight, Snapshot};
+use crate::snapshot::Snapshot;
 
 /// One request on its way through the gateway.
 pub(crate) struct Exchange {
@@ -61,7 +62,7 @@ pub(crate) struct Exchange {
     pub delivery: Option<(ClaimGuard, Duration)>,
     /// This request's place in `[server] max_in_flight`, held until the
     /// response body ends.
-    pub in_flight: Option<InFlight>,
+    pub in_flight: Option<Counted>,
 }
 
 impl Exchange {

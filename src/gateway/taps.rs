@@ -18,9 +18,9 @@ use http_body::{Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::Exchange;
+use crate::count::Counted;
 use crate::observability::access_log::{self, AccessRecord};
 use crate::proxy::body::{BoxError, StreamEnd};
-use crate::snapshot::InFlight;
 
 /// An observer of one response body.
 pub(crate) trait Tap: Send + Sync + 'static {
@@ -56,7 +56,7 @@ pin_project! {
         bytes: u64,
         end: StreamEnd,
         // Released when the body is done (a stream is in flight until it ends).
-        in_flight: Option<InFlight>,
+        in_flight: Option<Counted>,
     }
 
     impl<B> PinnedDrop for TappedBody<B> {
@@ -75,7 +75,7 @@ impl<B: http_body::Body> TappedBody<B> {
         inner: B,
         record: AccessRecord,
         taps: Vec<Box<dyn Tap>>,
-        in_flight: Option<InFlight>,
+        in_flight: Option<Counted>,
     ) -> Self {
         let end = if inner.is_end_stream() {
             StreamEnd::Complete

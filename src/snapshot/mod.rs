@@ -19,6 +19,7 @@ use crate::auth::Verifier;
 use crate::config::model::VerifierConfig;
 use crate::config::validate;
 use crate::config::{Config, ConfigError, SecretSource};
+use crate::count::{Count, Counted};
 use crate::deliveries::DeliveryStore;
 use crate::rate_limit::Limit;
 use crate::rate_limit::redis::RedisBackend;
@@ -130,10 +131,9 @@ impl Snapshot {
             &deliveries,
         );
         let limits = limits::build(&config, &mut problems, &|name| reuse.limit(name, &config));
-        let cors = config
-            .cors
-            .as_ref()
-            .and_then(|c| routes::cors_policy(c, "cors", &mut problems));
+        let cors = config.cors.as_ref().and_then(|c| {
+            routes::cors_policy(c, &mut validate::Problems::under("cors", &mut problems), "")
+        });
         if let Some(files) = &config.static_files
             && !secrets.resolve_path(&files.dir).is_dir()
         {
@@ -257,17 +257,7 @@ pub struct Gateway {
     worker: usize,
     stopping: Arc<std::sync::atomic::AtomicBool>,
     /// Requests in flight in this process (until their response body ends).
-    in_flight: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-/// One request counted in flight until dropped.
-#[derive(Debug)]
-pub struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-    }
+    in_flight: Count,
 }
 
 impl Gateway {
@@ -279,7 +269,7 @@ impl Gateway {
             current: Arc::new(ArcSwap::from_pointee(snapshot)),
             worker: 0,
             stopping: Arc::default(),
-            in_flight: Arc::default(),
+            in_flight: Count::default(),
         }
     }
 
@@ -289,17 +279,14 @@ impl Gateway {
             current: Arc::clone(&self.current),
             worker: index,
             stopping: Arc::clone(&self.stopping),
-            in_flight: Arc::clone(&self.in_flight),
+            in_flight: self.in_flight.clone(),
         }
     }
 
     /// Counts a new request in flight, or `None` when `limit` are already
     /// (`[server] max_in_flight`; without one, nothing is counted).
-    pub fn start_request(&self, limit: usize) -> Option<InFlight> {
-        use std::sync::atomic::Ordering;
-        let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let guard = InFlight(Arc::clone(&self.in_flight));
-        (before < limit).then_some(guard)
+    pub(crate) fn start_request(&self, limit: usize) -> Option<Counted> {
+        self.in_flight.try_take(limit)
     }
 
     /// Marks the gateway as shutting down: `/readyz` answers 503 from now on.

@@ -60,20 +60,18 @@ pub(super) fn build(
     routes
 }
 
-/// A CORS policy, or its problems recorded under `key`.
+/// A CORS policy, or its problems recorded at `field` + each bad key.
 pub(super) fn cors_policy(
     config: &CorsConfig,
-    key: &str,
-    problems: &mut Vec<Problem>,
+    p: &mut Problems<'_>,
+    field: &str,
 ) -> Option<Arc<Cors>> {
     match Cors::new(config) {
         Ok(cors) => Some(Arc::new(cors)),
         Err(found) => {
-            problems.extend(
-                found
-                    .into_iter()
-                    .map(|(field, message)| Problem::new(format!("{key}.{field}"), message)),
-            );
+            for (key, message) in found {
+                p.push(&format!("{field}{key}"), message);
+            }
             None
         }
     }
@@ -90,16 +88,9 @@ fn route(
     let inject_query = inject_query(rc, secrets, p);
     let header_filter = header_filter(rc.request_headers.as_ref(), p);
     let forward_claims = forward_claims(rc, p);
+    // `None`: the route's own policy is broken (recorded); `Some(None)`: no CORS.
     let cors = match &rc.cors {
-        Some(own) => match Cors::new(own) {
-            Ok(cors) => Some(Some(Arc::new(cors))),
-            Err(found) => {
-                for (field, message) in found {
-                    p.push(&format!("cors.{field}"), message);
-                }
-                None
-            }
-        },
+        Some(own) => cors_policy(own, p, "cors.").map(Some),
         None => Some(parts.cors.clone()),
     };
     // Problems of the route's definition were recorded by `config::validate`.

@@ -357,3 +357,35 @@ pub async fn wait_ready(gw: &TestGateway) {
     }
     panic!("gateway not ready: {:?}", gw.gateway.snapshot().not_ready());
 }
+
+/// A loopback address that was free a moment ago (for a child process's listener).
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// The Prometheus text of the admin listener at `admin`.
+pub async fn metrics(admin: SocketAddr) -> String {
+    client()
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The config error for `toml`: from loading (a bad value) or from building
+/// (a bad combination); panics if the config is accepted.
+pub fn config_error(toml: &str) -> String {
+    match config::from_toml(toml) {
+        Err(e) => e.to_string(),
+        Ok(config) => match Snapshot::build(config, &FakeSecrets::standard()) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted:\n{toml}"),
+        },
+    }
+}
